@@ -1,0 +1,119 @@
+"""Result objects: the metrics of MODEL.md section 3, at the root and at every node.
+
+=============== ======================================================
+metric          definition (at node v, with truth Y_v and report V_v)
+=============== ======================================================
+``p_good``      P(Y = 1)
+``error``       P(V != Y)
+``false_accept`` P(V = 1 | Y = 0); None when P(Y = 0) = 0
+``false_reject`` P(V = 0 | Y = 1); None when P(Y = 1) = 0
+``youden``      1 - false_accept - false_reject; None if either is None
+=============== ======================================================
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Hashable, Iterator, Mapping
+
+import numpy as np
+
+__all__ = ["METRICS", "Metrics", "NodeMetrics", "Analysis"]
+
+#: The metric names, in the order they are reported.
+METRICS = ("p_good", "error", "false_accept", "false_reject", "youden")
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """The five metrics of one node's verdict (None = undefined)."""
+
+    p_good: float
+    error: float
+    false_accept: float | None
+    false_reject: float | None
+    youden: float | None
+
+    def to_dict(self) -> dict[str, float | None]:
+        """The metrics as a plain dict, in the order of :data:`METRICS`."""
+        return {m: getattr(self, m) for m in METRICS}
+
+
+def _value(x: float) -> float | None:
+    return None if math.isnan(x) else float(x)
+
+
+class NodeMetrics(Mapping[Hashable, Metrics]):
+    """Per-node metrics, a read-only mapping node -> :class:`Metrics` backed by arrays.
+
+    :meth:`array` gives one metric for every node at once (NaN = undefined),
+    in the order of iteration.
+    """
+
+    def __init__(self, nodes: list[Hashable], arrays: Mapping[str, np.ndarray]):
+        self._nodes = list(nodes)
+        self._index = {v: i for i, v in enumerate(self._nodes)}
+        self._arrays = {m: np.asarray(arrays[m], dtype=float) for m in METRICS}
+        for a in self._arrays.values():
+            a.setflags(write=False)
+
+    def __getitem__(self, node: Hashable) -> Metrics:
+        i = self._index[node]
+        return Metrics(*(_value(self._arrays[m][i]) for m in METRICS))  # type: ignore[arg-type]
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self._nodes)
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def array(self, metric: str) -> np.ndarray:
+        """One metric for every node (a copy; NaN where undefined)."""
+        if metric not in self._arrays:
+            raise KeyError(f"{metric!r} is not a metric; metrics: {', '.join(METRICS)}")
+        return self._arrays[metric].copy()
+
+    def __repr__(self) -> str:
+        return f"<NodeMetrics of {len(self)} nodes>"
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The analysis of one evaluation tree.
+
+    Attributes
+    ----------
+    name : str
+        The tree's name.
+    nodes, leaves, depth : int
+        Tree size; depth counts edges from the root to the deepest leaf.
+    method : str
+        ``"exact"``.
+    root : Metrics
+        The metrics of the root verdict.
+    per_node : NodeMetrics
+        The same metrics for every node (with that node's own report V_v).
+    """
+
+    name: str
+    nodes: int
+    leaves: int
+    depth: int
+    method: str
+    root: Metrics
+    per_node: NodeMetrics
+
+    def to_dict(self, *, per_node: bool = False) -> dict[str, Any]:
+        """The JSON object ``rrm-theory analyze --json`` prints (node ids as strings)."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "nodes": self.nodes,
+            "leaves": self.leaves,
+            "depth": self.depth,
+            "method": self.method,
+            "root": self.root.to_dict(),
+        }
+        if per_node:
+            out["per_node"] = {str(v): m.to_dict() for v, m in self.per_node.items()}
+        return out

@@ -1,0 +1,323 @@
+"""Evaluation trees: the attribute schema and its validation (MODEL.md sections 2 and 6).
+
+An evaluation tree is a :class:`networkx.DiGraph` with edges parent -> child.
+
+Graph attributes
+    ``name`` (str), ``description`` (str), ``influence`` (float, P(M = 1)),
+    ``blind_spots`` (dict: group name -> ``{"probability": float, "members": tuple}``).
+
+Node attributes (every node)
+    ``false_accept``, ``false_reject``, ``deception``, ``audit``, ``exposure``;
+    leaves also ``prior``; internal nodes also ``rule`` and ``coverage``, and
+    ``threshold`` when the rule is ``weighted``; children of a weighted node may
+    carry ``weight`` (default 1). Optional everywhere: ``difficulty``, ``description``.
+
+The builders (:func:`rrm_theory.from_dict`, :func:`rrm_theory.load_spec`,
+:func:`rrm_theory.balanced`, :func:`rrm_theory.chain`) return validated trees.
+A hand-built graph is checked with :func:`validate_tree`; the analyses trust
+their input (validation happens once, at the boundary).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any, Callable, Hashable, Iterator
+
+import networkx as nx
+
+from .errors import SpecError
+from .rules import parse_rule
+
+__all__ = [
+    "NODE_KEYS",
+    "check_value",
+    "validate_tree",
+    "tree_root",
+    "tree_depth",
+    "tree_leaves",
+    "bfs_order",
+]
+
+PROBABILITY_KEYS = (
+    "false_accept",
+    "false_reject",
+    "error",
+    "prior",
+    "coverage",
+    "deception",
+    "audit",
+    "exposure",
+)
+#: Every key a node may carry in a spec, in the order specs are written.
+NODE_KEYS = (
+    "parent",
+    "description",
+    "rule",
+    "threshold",
+    "weight",
+    "prior",
+    "coverage",
+    "false_accept",
+    "false_reject",
+    "error",
+    "deception",
+    "audit",
+    "exposure",
+    "difficulty",
+)
+
+
+def _number(value: object) -> float | None:
+    """``value`` as a float if it is a real number (not a bool), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an integer too large for a float
+        return None
+
+
+def _probability(value: object) -> str | None:
+    x = _number(value)
+    if x is None or not 0.0 <= x <= 1.0:  # NaN fails both comparisons
+        return "is not a probability in [0, 1]"
+    return None
+
+
+def _threshold(value: object) -> str | None:
+    x = _number(value)
+    if x is None or not 0.0 < x <= 1.0:
+        return "is not a threshold in (0, 1]"
+    return None
+
+
+def _weight(value: object) -> str | None:
+    x = _number(value)
+    if x is None or not (x > 0.0 and math.isfinite(x)):
+        return "is not a weight (a finite number > 0)"
+    return None
+
+
+def _rule(value: object) -> str | None:
+    try:
+        parse_rule(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _string(value: object) -> str | None:
+    return None if isinstance(value, str) else "is not a string"
+
+
+_CHECKS: dict[str, Callable[[object], str | None]] = {
+    **{key: _probability for key in PROBABILITY_KEYS},
+    "difficulty": _probability,
+    "influence": _probability,
+    "probability": _probability,
+    "name": _string,
+    "threshold": _threshold,
+    "weight": _weight,
+    "rule": _rule,
+    "parent": _string,
+    "description": _string,
+}
+
+
+def _show(value: object) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def check_value(key: str, value: object, where: str) -> Any:
+    """Check one attribute value; return it (numbers as float) or raise :class:`SpecError`.
+
+    ``where`` is the message prefix naming the file and the node or table,
+    e.g. ``"chip.toml: node 'heat'"``.
+
+    Examples
+    --------
+    >>> check_value("false_accept", 1, "t.toml: node 'a'")
+    1.0
+    >>> check_value("false_accept", 1.3, "t.toml: node 'a'")
+    Traceback (most recent call last):
+    ...
+    rrm_theory.errors.SpecError: t.toml: node 'a': false_accept=1.3 is not a probability in [0, 1]
+    """
+    problem = _CHECKS[key](value)
+    if problem is not None:
+        raise SpecError(f"{where}: {key}={_show(value)} {problem}")
+    return value if isinstance(value, str) else float(value)  # type: ignore[arg-type]
+
+
+def _label(G: nx.DiGraph, source: str | None) -> str:
+    return source if source is not None else f"tree {G.graph.get('name', '<unnamed>')!r}"
+
+
+def tree_root(G: nx.DiGraph) -> Hashable:
+    """The root of a valid tree: its one node without a parent."""
+    roots = [v for v, d in G.in_degree() if d == 0]
+    if len(roots) != 1:
+        raise SpecError(f"tree {G.graph.get('name', '<unnamed>')!r}: has {len(roots)} roots, needs exactly one")
+    return roots[0]
+
+
+def bfs_order(G: nx.DiGraph, root: Hashable | None = None) -> Iterator[tuple[Hashable, int]]:
+    """Yield ``(node, level)`` in breadth-first order from the root (iterative; any depth)."""
+    root = tree_root(G) if root is None else root
+    queue = deque([(root, 0)])
+    succ = G.succ
+    while queue:
+        v, level = queue.popleft()
+        yield v, level
+        queue.extend((c, level + 1) for c in succ[v])
+
+
+def tree_depth(G: nx.DiGraph) -> int:
+    """Edges from the root to the deepest leaf."""
+    return max(level for _, level in bfs_order(G))
+
+
+def tree_leaves(G: nx.DiGraph) -> list[Hashable]:
+    """The leaves (nodes without children), in graph order."""
+    return [v for v, d in G.out_degree() if d == 0]
+
+
+def _check_structure(G: nx.DiGraph, label: str) -> Hashable:
+    if not isinstance(G, nx.DiGraph) or G.is_multigraph():
+        raise SpecError(f"{label}: an evaluation tree is a networkx.DiGraph, got {type(G).__name__}")
+    if G.number_of_nodes() == 0:
+        raise SpecError(f"{label}: the tree has no nodes")
+    roots = [v for v, d in G.in_degree() if d == 0]
+    if not roots:
+        raise SpecError(f"{label}: no root: every node has a parent, so the parents form a cycle")
+    if len(roots) > 1:
+        raise SpecError(
+            f"{label}: node {roots[1]!r}: parent is missing, but {roots[0]!r} is the root already "
+            "(a tree has exactly one node without a parent)"
+        )
+    for v, d in G.in_degree():
+        if d > 1:
+            parents = ", ".join(repr(p) for p in G.pred[v])
+            raise SpecError(f"{label}: node {v!r}: has several parents ({parents}); a tree has one")
+    seen = sum(1 for _ in bfs_order(G, roots[0]))
+    if seen != G.number_of_nodes():
+        reached = set(v for v, _ in bfs_order(G, roots[0]))
+        stray = next(v for v in G if v not in reached)
+        raise SpecError(f"{label}: node {stray!r}: parent chain never reaches the root {roots[0]!r}: a cycle")
+    return roots[0]
+
+
+_EVERY_NODE = ("false_accept", "false_reject", "deception", "audit", "exposure")
+
+
+def validate_tree(G: nx.DiGraph, *, source: str | None = None) -> None:
+    """Check that ``G`` is a valid evaluation tree; raise :class:`SpecError` if not.
+
+    Checks the structure (one root, one parent per node, no cycle), that every
+    node carries the attributes of its role with valid values, that rules fit
+    their number of children, and the graph attributes (``influence``,
+    ``blind_spots``). Unknown extra attributes are allowed on graphs (for
+    example layout positions); spec files reject unknown keys.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        The tree, edges parent -> child.
+    source : str, optional
+        What to name in messages (a file path); defaults to ``tree '<name>'``.
+
+    Raises
+    ------
+    SpecError
+        Naming the node and ``key=value`` at fault.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> G = nx.DiGraph(influence=0.0, blind_spots={})
+    >>> G.add_node("a", prior=0.5, false_accept=0.1, false_reject=0.1,
+    ...            deception=0.0, audit=0.0, exposure=1.0)
+    >>> validate_tree(G)
+    >>> G.nodes["a"]["false_reject"] = -0.1
+    >>> validate_tree(G)
+    Traceback (most recent call last):
+    ...
+    rrm_theory.errors.SpecError: tree '<unnamed>': node 'a': false_reject=-0.1 is not a probability in [0, 1]
+    """
+    label = _label(G, source)
+    root = _check_structure(G, label)
+    influence = G.graph.get("influence", 0.0)
+    if _probability(influence) is not None:
+        raise SpecError(f"{label}: influence={_show(influence)} is not a probability in [0, 1]")
+    for v, attrs in G.nodes(data=True):
+        where = f"{label}: node {v!r}"
+        n = G.out_degree(v)
+        keys = _EVERY_NODE + (("rule", "coverage") if n else ("prior",))
+        for key in keys:
+            if key not in attrs:
+                raise SpecError(f"{where}: {key} is missing")
+        for key, value in attrs.items():
+            if key in _CHECKS and key not in ("parent", "error"):
+                check_value(key, value, where)
+        if n == 0:
+            for key in ("rule", "coverage", "threshold"):
+                if key in attrs:
+                    raise SpecError(f"{where}: {key}={_show(attrs[key])} is written on a node with no children")
+        else:
+            if "prior" in attrs:
+                raise SpecError(
+                    f"{where}: prior={_show(attrs['prior'])} is written on an internal node "
+                    "(its truth comes from its rule and coverage)"
+                )
+            rule = parse_rule(attrs["rule"])
+            if rule.kind == "at_least" and rule.k is not None and rule.k > n:
+                raise SpecError(
+                    f"{where}: rule={attrs['rule']!r} needs at least {rule.k} children, the node has {n}"
+                )
+            if rule.kind == "weighted" and "threshold" not in attrs:
+                raise SpecError(f"{where}: threshold is missing (rule 'weighted' needs a threshold in (0, 1])")
+            if rule.kind != "weighted" and "threshold" in attrs:
+                raise SpecError(
+                    f"{where}: threshold={_show(attrs['threshold'])} has no effect: rule is {attrs['rule']!r}, "
+                    "not 'weighted'"
+                )
+        if v == root and attrs["audit"] != 0.0:
+            raise SpecError(f"{where}: audit={_show(attrs['audit'])} is written on the root (nobody audits the verdict)")
+        if "weight" in attrs and v != root:
+            parent = next(iter(G.pred[v]))
+            if G.nodes[parent].get("rule") != "weighted":
+                raise SpecError(
+                    f"{where}: weight={_show(attrs['weight'])} has no effect: its parent {parent!r} "
+                    f"has rule {G.nodes[parent].get('rule')!r}, not 'weighted'"
+                )
+    _check_blind_spots(G, label)
+
+
+def _check_blind_spots(G: nx.DiGraph, label: str) -> None:
+    groups = G.graph.get("blind_spots", {})
+    if not isinstance(groups, dict):
+        raise SpecError(f"{label}: blind_spots must map group names to groups")
+    for name, group in groups.items():
+        where = f"{label}: blind spot {name!r}"
+        if not isinstance(group, dict) or "probability" not in group or "members" not in group:
+            raise SpecError(f"{where}: needs 'probability' and 'members'")
+        if _probability(group["probability"]) is not None:
+            raise SpecError(f"{where}: probability={_show(group['probability'])} is not a probability in [0, 1]")
+        members = group["members"]
+        if isinstance(members, (str, bytes)) or not hasattr(members, "__iter__"):
+            raise SpecError(f"{where}: members={_show(members)} is not a list of node names")
+        members = list(members)
+        if not members:
+            raise SpecError(f"{where}: members=[] is empty; name the nodes the group makes approve")
+        seen: set[Any] = set()
+        for m in members:
+            if m in seen:
+                raise SpecError(f"{where}: members lists {m!r} twice")
+            seen.add(m)
+            try:
+                known = m in G
+            except TypeError:
+                known = False
+            if not known:
+                raise SpecError(f"{where}: member {m!r} is not a node of the tree")
