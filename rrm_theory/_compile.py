@@ -8,16 +8,16 @@ n_children[i]``, and every parent comes before its children.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Hashable
+from typing import Callable, Hashable
 
 import networkx as nx
 import numpy as np
 
 from .errors import SpecError
 from .rules import ThresholdForm, parse_rule, threshold_form
-from .tree import bfs_order, tree_root
+from .tree import tree_root
 
-__all__ = ["Compiled", "compile_tree", "level_slice"]
+__all__ = ["Compiled", "compile_tree", "fold_up"]
 
 _FLOAT_KEYS = ("false_accept", "false_reject", "deception", "audit", "exposure")
 
@@ -57,41 +57,46 @@ class Compiled:
 def compile_tree(G: nx.DiGraph) -> Compiled:
     """Read a validated tree into arrays (trusts validation; reports missing attributes)."""
     root = tree_root(G)
-    order = list(bfs_order(G, root))
-    nodes = [v for v, _ in order]
+    succ = G._succ  # adjacency dicts; the public views cost a call per lookup
+    nodes: list[Hashable] = [root]
+    counts: list[int] = []
+    for v in nodes:  # breadth-first: the list grows while it is read
+        kids = succ[v]
+        counts.append(len(kids))
+        nodes.extend(kids)
     n = len(nodes)
     index = {v: i for i, v in enumerate(nodes)}
-    level = np.fromiter((lv for _, lv in order), dtype=np.int64, count=n)
-    succ = G.succ
-    n_children = np.fromiter((len(succ[v]) for v in nodes), dtype=np.int64, count=n)
+    n_children = np.array(counts, dtype=np.int64)
     first_child = np.empty(n, dtype=np.int64)
     first_child[0] = 1
     np.cumsum(n_children[:-1], out=first_child[1:])
     first_child[1:] += 1
     parent = np.full(n, -1, dtype=np.int64)
     parent[1:] = np.repeat(np.arange(n), n_children)[: n - 1]
+    level = np.zeros(n, dtype=np.int64)
+    lo, hi, lv = 0, 1, 0
+    while lo < n:  # each level is a contiguous block
+        level[lo:hi] = lv
+        lo, hi, lv = hi, hi + int(n_children[lo:hi].sum()), lv + 1
     try:
-        data = G.nodes
-        columns = {k: np.fromiter((data[v][k] for v in nodes), dtype=float, count=n) for k in _FLOAT_KEYS}
+        data = [G._node[v] for v in nodes]
+        columns = {k: np.fromiter((d[k] for d in data), dtype=float, count=n) for k in _FLOAT_KEYS}
         is_leaf = n_children == 0
         prior = np.full(n, np.nan)
         coverage = np.full(n, np.nan)
         forms: list[ThresholdForm | None] = [None] * n
         for i in np.flatnonzero(is_leaf):
-            prior[i] = data[nodes[i]]["prior"]
+            prior[i] = data[i]["prior"]
         for i in np.flatnonzero(~is_leaf):
-            attrs = data[nodes[i]]
+            attrs = data[i]
             coverage[i] = attrs["coverage"]
-            forms[i] = _form(G, nodes, attrs, int(first_child[i]), int(n_children[i]))
+            forms[i] = _form(data, attrs, int(first_child[i]), int(n_children[i]))
     except KeyError as exc:
         raise SpecError(
             f"tree {G.graph.get('name', '<unnamed>')!r}: a node has no {exc.args[0]!r} attribute; "
             "build trees with rrm_theory.load_spec / from_dict, or check one with rrm_theory.validate_tree"
         ) from None
-    height = np.zeros(n, dtype=np.int64)
-    for lv in range(int(level.max()), 0, -1):
-        members = level_slice(level, lv)
-        np.maximum.at(height, parent[members], height[members] + 1)
+    height = np.array(fold_up(parent.tolist(), [0] * n, lambda h, child: max(h, child + 1)), dtype=np.int64)
     groups = [
         (g, float(d["probability"]), np.array(sorted(index[m] for m in d["members"]), dtype=np.int64))
         for g, d in G.graph.get("blind_spots", {}).items()
@@ -114,15 +119,17 @@ def compile_tree(G: nx.DiGraph) -> Compiled:
     )
 
 
-def level_slice(level: np.ndarray, lv: int) -> np.ndarray:
-    """The nodes at level ``lv`` (breadth-first order keeps each level contiguous)."""
-    lo, hi = np.searchsorted(level, [lv, lv + 1])
-    return np.arange(lo, hi)
+def fold_up(parent: list[int], values: list, combine: Callable) -> list:
+    """Fold each node's value into its parent's, children before parents (reverse BFS)."""
+    for i in range(len(parent) - 1, 0, -1):
+        p = parent[i]
+        values[p] = combine(values[p], values[i])
+    return values
 
 
-def _form(G: nx.DiGraph, nodes: list[Hashable], attrs: dict, first: int, count: int) -> ThresholdForm:
+def _form(data: list[dict], attrs: dict, first: int, count: int) -> ThresholdForm:
     rule = parse_rule(attrs["rule"])
     if rule.kind != "weighted":
         return threshold_form(rule, count)
-    weights = [G.nodes[nodes[c]].get("weight", 1.0) for c in range(first, first + count)]
+    weights = [data[c].get("weight", 1.0) for c in range(first, first + count)]
     return threshold_form(rule, count, weights=weights, threshold=attrs["threshold"])

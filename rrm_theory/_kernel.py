@@ -20,6 +20,8 @@ import numpy as np
 
 __all__ = ["threshold_rule", "apply_coverage", "evaluator"]
 
+_IDENTITY = np.eye(2)
+
 
 def _logmix(t: np.ndarray, C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Merge k weighted rows: ``t`` (G, k) log-weights, ``C`` (G, k, S) rows.
@@ -133,6 +135,8 @@ def threshold_rule(
 
 def apply_coverage(lp_rule: np.ndarray, pu: np.ndarray, coverage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``Y = rule(Y_c) AND H`` with ``P(H = 1) = coverage``; U is independent of H."""
+    if (coverage == 1.0).all():
+        return lp_rule, pu
     with np.errstate(divide="ignore"):
         log_h = np.log(coverage)
         log_not_h = np.log1p(-coverage)
@@ -170,5 +174,5 @@ def evaluator(
     pv[..., 0] = pw[..., 0] * keep
     pv[..., 1] = pw[..., 1] + pw[..., 0] * sway
     a = audit[:, None, None]
-    pr = (1.0 - a) * pv + a * np.eye(2)
+    pr = (1.0 - a) * pv + a * _IDENTITY
     return pv, pr

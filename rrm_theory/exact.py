@@ -32,12 +32,13 @@ Numerics
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 
 import networkx as nx
 import numpy as np
 
-from ._compile import Compiled, compile_tree, level_slice
+from ._compile import Compiled, compile_tree, fold_up
 from ._kernel import apply_coverage, evaluator, threshold_rule
 from .errors import ExactRefused
 from .results import METRICS, Analysis, NodeMetrics
@@ -110,6 +111,7 @@ def exact_analysis(
         leaves=int(c.is_leaf.sum()),
         depth=int(c.level.max()),
         method="exact",
+        root_node=c.nodes[0],
         root=per_node[c.nodes[0]],
         per_node=per_node,
     )
@@ -193,10 +195,7 @@ class _Plan:
         own = np.zeros(n, dtype=np.int64)
         for e, members in enumerate(events.members):
             own |= members.astype(np.int64) << e
-        mask = own.copy()
-        for lv in range(int(c.level.max()), 0, -1):
-            nodes = level_slice(c.level, lv)
-            np.bitwise_or.at(mask, c.parent[nodes], mask[nodes])
+        mask = np.array(fold_up(c.parent.tolist(), own.tolist(), operator.or_), dtype=np.int64) if E else own
         self.mask = mask
         self.count = np.int64(1) << _popcount(mask, E)
         total = int(self.count.sum())
@@ -277,7 +276,10 @@ class _Plan:
                         f"more than exact analysis handles ({MAX_RULE_STATES}); weights with fewer decimals "
                         f"help, or {_ALTERNATIVES}"
                     )
-                lp_rule, pu_rule = threshold_rule(lp[kids], pr[kids], weights, T)
+                if len(weights) == 1:  # every rule passes a single child's value through
+                    lp_rule, pu_rule = lp[kids[:, 0]], pr[kids[:, 0]]
+                else:
+                    lp_rule, pu_rule = threshold_rule(lp[kids], pr[kids], weights, T)
                 lp[inst], pu = apply_coverage(lp_rule, pu_rule, c.coverage[self.node_of[inst]])
                 self._finish(inst, pu, pv, pr)
         return lp, pv

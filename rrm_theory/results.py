@@ -90,6 +90,8 @@ class Analysis:
         Tree size; depth counts edges from the root to the deepest leaf.
     method : str
         ``"exact"``.
+    root_node : hashable
+        The root's node id.
     root : Metrics
         The metrics of the root verdict.
     per_node : NodeMetrics
@@ -101,6 +103,7 @@ class Analysis:
     leaves: int
     depth: int
     method: str
+    root_node: Hashable
     root: Metrics
     per_node: NodeMetrics
 

@@ -18,6 +18,9 @@ tree (``[generate]``). Values are resolved in this order, first found wins:
 nodes have no built-in value: a spec that leaves one unset is an input error,
 never a silent default. ``name`` defaults to the file's stem.
 
+A generated chain needs no ``rule``: over a single child every rule passes
+the child's value through (``"all"`` is recorded).
+
 Generated node ids are ``L<level>_<index>``: ``L0_0`` is the root, ``L2_5``
 the sixth node (breadth-first) two levels below it.
 """
@@ -394,6 +397,8 @@ def _tree_from_generate(generate: object, defaults: Mapping[str, Any], label: st
         if "rule" in internal:
             raise SpecError(f"{where}: rule is given both here and in [generate.internal]; give it once")
         internal["rule"] = rule
+    if shape == "chain" and "rule" not in internal and "rule" not in defaults:
+        internal["rule"] = "all"  # every rule passes a single child's value through
     weighted = internal.get("rule", defaults.get("rule")) == "weighted"
     roles = {}
     for role, own, is_leaf, is_root in (
