@@ -38,7 +38,7 @@ import networkx as nx
 from . import _toml
 from .errors import SpecError
 from .rules import parse_rule
-from .tree import NODE_KEYS, bfs_order, check_value, tree_root, validate_tree
+from .tree import NODE_KEYS, bfs_order, check_value, show_value, tree_root, validate_tree
 
 __all__ = ["MAX_GENERATED_NODES", "load_spec", "from_dict", "to_dict", "write_spec", "dumps_spec"]
 
@@ -245,8 +245,7 @@ def from_dict(
 
 
 def _bad(label: str, key: str, value: object, problem: str) -> Any:
-    shown = repr(value) if isinstance(value, str) else str(value)
-    raise SpecError(f"{label}: {key}={shown} {problem}")
+    raise SpecError(f"{label}: {key}={show_value(value)} {problem}")
 
 
 def _read_blind_spots(groups: object, label: str) -> dict[str, dict[str, Any]]:
@@ -406,6 +405,8 @@ def _tree_from_generate(generate: object, defaults: Mapping[str, Any], label: st
         ("internal", internal, False, False),
         ("root", internal, False, True),
     ):
+        if is_root:  # an audit in [generate.*] is for the nodes that have a parent
+            own = {k: v for k, v in own.items() if k != "audit"}
         if is_leaf or depth > 0:
             roles[role] = _resolve(
                 own, defaults, is_leaf=is_leaf, is_root=is_root,

@@ -125,7 +125,10 @@ _CHECKS: dict[str, Callable[[object], str | None]] = {
 }
 
 
-def _show(value: object) -> str:
+def show_value(value: object) -> str:
+    """A value as a message shows it: strings quoted, booleans as spec files write them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return repr(value) if isinstance(value, str) else str(value)
 
 
@@ -146,7 +149,7 @@ def check_value(key: str, value: object, where: str) -> Any:
     """
     problem = _CHECKS[key](value)
     if problem is not None:
-        raise SpecError(f"{where}: {key}={_show(value)} {problem}")
+        raise SpecError(f"{where}: {key}={show_value(value)} {problem}")
     return value if isinstance(value, str) else float(value)  # type: ignore[arg-type]
 
 
@@ -249,7 +252,7 @@ def validate_tree(G: nx.DiGraph, *, source: str | None = None) -> None:
     root = _check_structure(G, label)
     influence = G.graph.get("influence", 0.0)
     if _probability(influence) is not None:
-        raise SpecError(f"{label}: influence={_show(influence)} is not a probability in [0, 1]")
+        raise SpecError(f"{label}: influence={show_value(influence)} is not a probability in [0, 1]")
     for v, attrs in G.nodes(data=True):
         where = f"{label}: node {v!r}"
         n = G.out_degree(v)
@@ -263,11 +266,11 @@ def validate_tree(G: nx.DiGraph, *, source: str | None = None) -> None:
         if n == 0:
             for key in ("rule", "coverage", "threshold"):
                 if key in attrs:
-                    raise SpecError(f"{where}: {key}={_show(attrs[key])} is written on a node with no children")
+                    raise SpecError(f"{where}: {key}={show_value(attrs[key])} is written on a node with no children")
         else:
             if "prior" in attrs:
                 raise SpecError(
-                    f"{where}: prior={_show(attrs['prior'])} is written on an internal node "
+                    f"{where}: prior={show_value(attrs['prior'])} is written on an internal node "
                     "(its truth comes from its rule and coverage)"
                 )
             rule = parse_rule(attrs["rule"])
@@ -279,16 +282,16 @@ def validate_tree(G: nx.DiGraph, *, source: str | None = None) -> None:
                 raise SpecError(f"{where}: threshold is missing (rule 'weighted' needs a threshold in (0, 1])")
             if rule.kind != "weighted" and "threshold" in attrs:
                 raise SpecError(
-                    f"{where}: threshold={_show(attrs['threshold'])} has no effect: rule is {attrs['rule']!r}, "
+                    f"{where}: threshold={show_value(attrs['threshold'])} has no effect: rule is {attrs['rule']!r}, "
                     "not 'weighted'"
                 )
         if v == root and attrs["audit"] != 0.0:
-            raise SpecError(f"{where}: audit={_show(attrs['audit'])} is written on the root (nobody audits the verdict)")
+            raise SpecError(f"{where}: audit={show_value(attrs['audit'])} is written on the root (nobody audits the verdict)")
         if "weight" in attrs and v != root:
             parent = next(iter(G.pred[v]))
             if G.nodes[parent].get("rule") != "weighted":
                 raise SpecError(
-                    f"{where}: weight={_show(attrs['weight'])} has no effect: its parent {parent!r} "
+                    f"{where}: weight={show_value(attrs['weight'])} has no effect: its parent {parent!r} "
                     f"has rule {G.nodes[parent].get('rule')!r}, not 'weighted'"
                 )
     _check_blind_spots(G, label)
@@ -303,10 +306,10 @@ def _check_blind_spots(G: nx.DiGraph, label: str) -> None:
         if not isinstance(group, dict) or "probability" not in group or "members" not in group:
             raise SpecError(f"{where}: needs 'probability' and 'members'")
         if _probability(group["probability"]) is not None:
-            raise SpecError(f"{where}: probability={_show(group['probability'])} is not a probability in [0, 1]")
+            raise SpecError(f"{where}: probability={show_value(group['probability'])} is not a probability in [0, 1]")
         members = group["members"]
         if isinstance(members, (str, bytes)) or not hasattr(members, "__iter__"):
-            raise SpecError(f"{where}: members={_show(members)} is not a list of node names")
+            raise SpecError(f"{where}: members={show_value(members)} is not a list of node names")
         members = list(members)
         if not members:
             raise SpecError(f"{where}: members=[] is empty; name the nodes the group makes approve")

@@ -1,0 +1,140 @@
+"""The ``rrm-theory`` command line: output formats, exit status, entry points."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import rrm_theory as rrm
+from rrm_theory.cli import main
+
+CATALOG = sorted(str(p) for p in Path("models").glob("*.toml"))
+ROOT_KEYS = ["p_good", "error", "false_accept", "false_reject", "youden"]
+
+
+def run(args, capsys):
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_has_exactly_the_documented_keys(capsys):
+    code, out, err = run(["analyze", "models/chip-design.toml", "--json"], capsys)
+    assert code == 0 and err == ""
+    obj = json.loads(out)
+    assert list(obj) == ["name", "nodes", "leaves", "depth", "method", "root"]
+    assert list(obj["root"]) == ROOT_KEYS
+    assert (obj["name"], obj["nodes"], obj["leaves"], obj["depth"], obj["method"]) == (
+        "chip-design", 7, 5, 2, "exact")
+    exact = rrm.exact_analysis(rrm.load_spec("models/chip-design.toml")).root
+    assert obj["root"] == exact.to_dict()
+
+
+def test_json_per_node(capsys):
+    code, out, _ = run(["analyze", "models/chip-design.toml", "--json", "--per-node"], capsys)
+    obj = json.loads(out)
+    tree = rrm.load_spec("models/chip-design.toml")
+    assert list(obj["per_node"]) == list(tree)
+    assert all(list(m) == ROOT_KEYS for m in obj["per_node"].values())
+    assert obj["per_node"]["design"] == obj["root"]
+
+
+def test_json_null_for_undefined_metrics(tmp_path, capsys):
+    path = tmp_path / "sure.toml"
+    path.write_text('[defaults]\nerror = 0.1\nprior = 1.0\n[generate]\nshape = "chain"\ndepth = 2\n')
+    obj = json.loads(run(["analyze", str(path), "--json"], capsys)[1])
+    assert obj["root"]["false_accept"] is None and obj["root"]["youden"] is None
+    assert obj["root"]["p_good"] == 1.0
+
+
+def test_several_specs_one_json_object_per_line(capsys):
+    code, out, _ = run(["analyze", *CATALOG, "--json"], capsys)
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == len(CATALOG) >= 5
+    names = [json.loads(line)["name"] for line in lines]
+    assert names == [Path(p).stem for p in CATALOG]
+
+
+def test_human_summary(capsys):
+    code, out, _ = run(["analyze", "models/chip-design.toml"], capsys)
+    assert code == 0
+    assert out.startswith("chip-design: 7 nodes, 5 leaves, depth 2")
+    assert "false_accept      0.2330" in out
+    worst = out.split("worst evaluators")[1]
+    assert "design " not in worst  # the root is reported above, not ranked
+    assert worst.index("security") < worst.index("side-channels")
+
+
+def test_comparison_table_for_several_specs(capsys):
+    code, out, _ = run(["analyze", *CATALOG], capsys)
+    lines = out.splitlines()
+    assert code == 0 and lines[0].split() == ["name", "nodes", "depth", *ROOT_KEYS]
+    assert len(lines) == 1 + len(CATALOG)
+
+
+def test_one_bad_spec_among_several_stops_before_any_output(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[nodes.a]\nprior = 2\n")
+    code, out, err = run(["analyze", CATALOG[0], str(bad)], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1
+
+
+def test_exact_refusal_exits_1_with_one_line(tmp_path, capsys):
+    nodes = "".join(f'[nodes.c{i}]\nparent = "r"\n' for i in range(17))
+    groups = "".join(f'[blind_spots.g{i}]\nprobability = 0.1\nmembers = ["c{i}", "c{(i + 1) % 17}"]\n'
+                     for i in range(17))
+    path = tmp_path / "ring.toml"
+    path.write_text('[defaults]\nerror = 0.1\nprior = 0.5\n' + groups + '[nodes.r]\nrule = "majority"\n' + nodes)
+    code, out, err = run(["analyze", str(path)], capsys)
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and "Monte Carlo" in err
+
+
+@pytest.mark.parametrize("args", [[], ["analyse", "x.toml"], ["analyze"], ["analyze", "x.toml", "--jsn"]])
+def test_usage_errors_are_one_line_exit_2(args, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    _, err = capsys.readouterr()
+    assert info.value.code == 2 and err.count("\n") == 1 and "--help" in err
+
+
+def test_deep_chain_per_node_json(tmp_path, capsys):
+    path = tmp_path / "deep.toml"
+    path.write_text('[defaults]\nerror = 0.01\nprior = 0.5\n[generate]\nshape = "chain"\ndepth = 3000\n')
+    obj = json.loads(run(["analyze", str(path), "--json", "--per-node"], capsys)[1])
+    assert obj["depth"] == 3000 and len(obj["per_node"]) == 3001
+
+
+def _environment():
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(Path.cwd()) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def test_python_dash_m_runs_the_command():
+    done = subprocess.run([sys.executable, "-m", "rrm_theory", "analyze", "models/chip-design.toml", "--json"],
+                          capture_output=True, text=True, env=_environment())
+    assert done.returncode == 0 and json.loads(done.stdout)["name"] == "chip-design"
+
+
+def test_bad_input_from_a_real_process_is_one_line_and_status_2(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[defaults]\nerror = 0.1\nprior = 0.5\n[nodes.a]\nfalse_accept = 1.3\n")
+    done = subprocess.run([sys.executable, "-m", "rrm_theory", "analyze", str(path)],
+                          capture_output=True, text=True, env=_environment())
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == f"rrm-theory: error: {path}: node 'a': false_accept=1.3 is not a probability in [0, 1]\n"
+
+
+def test_console_script_when_installed():
+    script = shutil.which("rrm-theory", path=str(Path(sys.executable).parent))
+    if script is None:
+        pytest.skip("rrm-theory is not installed next to this interpreter")
+    done = subprocess.run([script, "--version"], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == f"rrm-theory {rrm.__version__}"

@@ -1,0 +1,287 @@
+"""Spec files: reading, defaults, generation, round trips, and every input error."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import networkx as nx
+import pytest
+from hypothesis import given, settings
+from tree_strategies import tree_specs
+
+import rrm_theory as rrm
+from rrm_theory import SpecError
+from rrm_theory.cli import main
+
+BASE = """
+name = "t"
+[defaults]
+error = 0.1
+prior = 0.5
+"""
+
+# (id, spec text, fragments the one-line message must contain: the node and the key)
+TOML_ERRORS = [
+    ("unknown-top-key", 'nmae = "x"\n' + BASE + '[nodes.a]\n', ["unknown key 'nmae'", "did you mean 'name'"]),
+    ("unknown-node-key", BASE + "[nodes.a]\nfalse_acept = 0.1\n", ["node 'a'", "false_acept", "'false_accept'"]),
+    ("unknown-defaults-key", BASE + "parent = 'x'\n[nodes.a]\n", ["[defaults]", "unknown key 'parent'"]),
+    ("second-root", BASE + "[nodes.a]\nrule='all'\n[nodes.b]\n[nodes.c]\nparent='a'\n",
+     ["node 'b'", "parent is missing", "'a' is the root"]),
+    ("no-root", BASE + "[nodes.a]\nparent='b'\n[nodes.b]\nparent='a'\n", ["no root", "cycle"]),
+    ("cycle", BASE + "[nodes.r]\nrule='all'\n[nodes.x]\nparent='r'\n[nodes.a]\nparent='b'\n[nodes.b]\nparent='a'\n",
+     ["node 'a'", "parent='b'", "cycle (a -> b -> a)"]),
+    ("self-parent", BASE + "[nodes.r]\nrule='all'\n[nodes.x]\nparent='r'\n[nodes.a]\nparent='a'\n",
+     ["node 'a'", "parent='a'", "cycle"]),
+    ("missing-parent", BASE + "[nodes.r]\nrule='all'\n[nodes.a]\nparent='rr'\n",
+     ["node 'a'", "parent='rr' is not a node", "did you mean 'r'"]),
+    ("probability-above-one", BASE + "[nodes.a]\nfalse_accept = 1.3\nfalse_reject = 0.1\n",
+     ["node 'a'", "false_accept=1.3", "[0, 1]"]),
+    ("probability-negative", BASE + "[nodes.a]\nprior = -0.5\n", ["node 'a'", "prior=-0.5"]),
+    ("probability-nan", BASE + "[nodes.a]\ndeception = nan\n", ["node 'a'", "deception=nan"]),
+    ("probability-inf", BASE + "[nodes.a]\nexposure = inf\n", ["node 'a'", "exposure=inf"]),
+    ("probability-string", BASE + "[nodes.a]\nerror = 'low'\n", ["node 'a'", "error='low'"]),
+    ("probability-bool", BASE + "[nodes.a]\nprior = true\n", ["node 'a'", "prior=true"]),
+    ("defaults-out-of-range", 'name = "t"\n[defaults]\nerror = 2\nprior = 0.5\n[nodes.a]\n',
+     ["[defaults]", "error=2"]),
+    ("influence-out-of-range", "influence = 1.5\n" + BASE + "[nodes.a]\n", ["influence=1.5"]),
+    ("at-least-too-many", BASE + "[nodes.r]\nrule='at_least:3'\n[nodes.a]\nparent='r'\n[nodes.b]\nparent='r'\n",
+     ["node 'r'", "rule='at_least:3'", "the node has 2"]),
+    ("at-least-zero", BASE + "[nodes.r]\nrule='at_least:0'\n[nodes.a]\nparent='r'\n", ["node 'r'", "rule='at_least:0'"]),
+    ("unknown-rule", BASE + "[nodes.r]\nrule='most'\n[nodes.a]\nparent='r'\n", ["node 'r'", "rule='most'", "majority"]),
+    ("rule-on-leaf", BASE + "[nodes.r]\nrule='all'\n[nodes.a]\nparent='r'\nrule='any'\n",
+     ["node 'a'", "rule='any'", "no children"]),
+    ("coverage-on-leaf", BASE + "[nodes.a]\ncoverage=0.9\n", ["node 'a'", "coverage=0.9", "no children"]),
+    ("prior-on-internal", BASE + "[nodes.r]\nrule='all'\nprior=0.3\n[nodes.a]\nparent='r'\n",
+     ["node 'r'", "prior=0.3", "internal"]),
+    ("audit-on-root", BASE + "[nodes.r]\nrule='all'\naudit=0.1\n[nodes.a]\nparent='r'\n",
+     ["node 'r'", "audit=0.1", "root"]),
+    ("member-not-a-node", BASE + "[blind_spots.g]\nprobability=0.1\nmembers=['a','zz']\n[nodes.a]\n",
+     ["blind spot 'g'", "member 'zz'"]),
+    ("group-no-probability", BASE + "[blind_spots.g]\nmembers=['a']\n[nodes.a]\n", ["blind spot 'g'", "probability is missing"]),
+    ("group-bad-probability", BASE + "[blind_spots.g]\nprobability=-1\nmembers=['a']\n[nodes.a]\n",
+     ["blind spot 'g'", "probability=-1"]),
+    ("group-unknown-key", BASE + "[blind_spots.g]\nprobability=0.1\nmembers=['a']\nmember=['a']\n[nodes.a]\n",
+     ["blind spot 'g'", "unknown key 'member'"]),
+    ("group-members-not-list", BASE + "[blind_spots.g]\nprobability=0.1\nmembers='a'\n[nodes.a]\n",
+     ["blind spot 'g'", "members='a'"]),
+    ("group-duplicate-member", BASE + "[blind_spots.g]\nprobability=0.1\nmembers=['a','a']\n[nodes.a]\n",
+     ["blind spot 'g'", "'a' twice"]),
+    ("group-empty", BASE + "[blind_spots.g]\nprobability=0.1\nmembers=[]\n[nodes.a]\n", ["blind spot 'g'", "members=[]"]),
+    ("error-and-rate", BASE + "[nodes.a]\nerror=0.1\nfalse_accept=0.2\n", ["node 'a'", "error=0.1", "false_accept=0.2"]),
+    ("no-rates", 'name="t"\n[nodes.a]\nprior=0.5\n', ["node 'a'", "false_accept is missing"]),
+    ("no-prior", 'name="t"\n[nodes.a]\nerror=0.1\n', ["node 'a'", "prior is missing"]),
+    ("no-rule", BASE + "[nodes.r]\n[nodes.a]\nparent='r'\n", ["node 'r'", "rule is missing"]),
+    ("weighted-no-threshold", BASE + "[nodes.r]\nrule='weighted'\n[nodes.a]\nparent='r'\n",
+     ["node 'r'", "threshold is missing"]),
+    ("threshold-zero", BASE + "[nodes.r]\nrule='weighted'\nthreshold=0\n[nodes.a]\nparent='r'\n",
+     ["node 'r'", "threshold=0", "(0, 1]"]),
+    ("threshold-not-weighted", BASE + "[nodes.r]\nrule='all'\nthreshold=0.5\n[nodes.a]\nparent='r'\n",
+     ["node 'r'", "threshold=0.5", "not 'weighted'"]),
+    ("weight-not-positive", BASE + "[nodes.r]\nrule='weighted'\nthreshold=0.5\n[nodes.a]\nparent='r'\nweight=0\n",
+     ["node 'a'", "weight=0"]),
+    ("weight-no-effect", BASE + "[nodes.r]\nrule='all'\n[nodes.a]\nparent='r'\nweight=2\n",
+     ["node 'a'", "weight=2", "parent 'r'"]),
+    ("difficulty-out-of-range", BASE + "[nodes.a]\ndifficulty=3\n", ["node 'a'", "difficulty=3"]),
+    ("description-not-string", BASE + "[nodes.a]\ndescription=3\n", ["node 'a'", "description=3"]),
+    ("name-not-string", "name = 3\n[defaults]\nerror=0.1\nprior=0.5\n[nodes.a]\n", ["name=3"]),
+    ("nodes-and-generate", BASE + "[nodes.a]\n[generate]\ndepth=1\nbranching=2\nrule='all'\n", ["not both"]),
+    ("neither", BASE, ["neither"]),
+    ("nodes-empty", BASE + "[nodes]\n", ["[nodes] is empty"]),
+    ("node-not-a-table", BASE + "[nodes]\na = 3\n", ["node 'a'", "must be a table"]),
+    ("generate-bad-shape", BASE + "[generate]\nshape='star'\ndepth=1\nrule='all'\n", ["[generate]", "shape='star'"]),
+    ("generate-negative-depth", BASE + "[generate]\ndepth=-1\nbranching=2\nrule='all'\n", ["[generate]", "depth=-1"]),
+    ("generate-float-depth", BASE + "[generate]\ndepth=2.5\nbranching=2\nrule='all'\n", ["[generate]", "depth=2.5"]),
+    ("generate-no-branching", BASE + "[generate]\ndepth=2\nrule='all'\n", ["[generate]", "branching is missing"]),
+    ("generate-branching-zero", BASE + "[generate]\ndepth=2\nbranching=0\nrule='all'\n", ["branching=0"]),
+    ("generate-too-big", BASE + "[generate]\ndepth=30\nbranching=10\nrule='all'\n", ["[generate]", "depth=30", "2,000,000"]),
+    ("generate-chain-branching", BASE + "[generate]\nshape='chain'\ndepth=2\nbranching=3\n", ["branching=3", "chain"]),
+    ("generate-unknown-key", BASE + "[generate]\ndepth=2\nbranching=2\nrule='all'\nwidth=2\n", ["[generate]", "'width'"]),
+    ("generate-rule-in-leaves", BASE + "[generate]\ndepth=2\nbranching=2\nrule='all'\n[generate.leaves]\nrule='any'\n",
+     ["[generate.leaves]", "unknown key 'rule'"]),
+    ("generate-rule-twice", BASE + "[generate]\ndepth=2\nbranching=2\nrule='all'\n[generate.internal]\nrule='any'\n",
+     ["[generate]", "rule is given both"]),
+    ("generate-at-least-too-many", BASE + "[generate]\ndepth=2\nbranching=2\nrule='at_least:3'\n",
+     ["node 'L0_0'", "rule='at_least:3'"]),
+    ("generate-member", BASE + "[generate]\ndepth=1\nbranching=2\nrule='all'\n[blind_spots.g]\nprobability=0.1\n"
+     "members=['L1_2']\n", ["blind spot 'g'", "member 'L1_2'"]),
+    ("not-toml", "name = \n", ["not valid TOML"]),
+]
+
+
+def write(tmp_path: Path, text: str, name: str = "spec.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("text,fragments", [c[1:] for c in TOML_ERRORS], ids=[c[0] for c in TOML_ERRORS])
+def test_input_error_names_file_node_and_key(tmp_path, capsys, text, fragments):
+    path = write(tmp_path, text)
+    with pytest.raises(SpecError) as info:
+        rrm.load_spec(path)
+    message = str(info.value)
+    assert message.startswith(str(path) + ": ")
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+    code, out, err = run_cli(["analyze", str(path)], capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err == f"rrm-theory: error: {message}\n"
+
+
+FILE_ERRORS = [
+    ("json-syntax", "spec.json", b'{"name": "x",}', ["spec.json", "not valid JSON", "line 1"]),
+    ("json-duplicate", "spec.json", b'{"name": "x", "name": "y"}', ["duplicate key 'name'"]),
+    ("json-nan", "spec.json", b'{"influence": NaN}', ["NaN is not a JSON number"]),
+    ("json-list", "spec.json", b"[1, 2]", ["a spec is a table of keys, got a list"]),
+    ("json-string-probability", "spec.json",
+     b'{"defaults": {"error": "0.1", "prior": 0.5}, "nodes": {"a": {}}}', ["[defaults]", "error='0.1'"]),
+    ("suffix", "spec.yaml", b"name: x", ["spec.yaml", "unknown spec format '.yaml'", ".toml or .json"]),
+    ("not-utf8", "spec.toml", b'name = "\xff\xfe"', ["not UTF-8"]),
+    ("deep-nesting", "spec.json", b"[" * 100_000 + b"]" * 100_000, ["spec.json"]),
+]
+
+
+@pytest.mark.parametrize("name,data,fragments", [c[1:] for c in FILE_ERRORS], ids=[c[0] for c in FILE_ERRORS])
+def test_file_level_errors(tmp_path, capsys, name, data, fragments):
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(SpecError) as info:
+        rrm.load_spec(path)
+    for fragment in fragments:
+        assert fragment in str(info.value)
+    code, _, err = run_cli(["analyze", str(path)], capsys)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_missing_file(tmp_path, capsys):
+    code, _, err = run_cli(["analyze", str(tmp_path / "nope.toml")], capsys)
+    assert code == 2
+    assert err == f"rrm-theory: error: {tmp_path / 'nope.toml'}: cannot read: No such file or directory\n"
+
+
+# ------------------------------------------------------------ values and defaults
+
+
+def test_defaults_apply_by_role():
+    tree = rrm.load_spec(
+        write(
+            Path(pytest.importorskip("tempfile").mkdtemp()),
+            """
+            name = "roles"
+            [defaults]
+            false_accept = 0.1
+            false_reject = 0.2
+            prior = 0.7
+            coverage = 0.9
+            rule = "any"
+            audit = 0.3
+            threshold = 0.5
+            weight = 2
+            [nodes.r]
+            rule = "weighted"
+            [nodes.a]
+            parent = "r"
+            [nodes.b]
+            parent = "r"
+            error = 0.05
+            [nodes.c]
+            parent = "r"
+            [nodes.d]
+            parent = "c"
+            """,
+        )
+    )
+    r, a, b, c, d = (tree.nodes[v] for v in "rabcd")
+    assert r == {"rule": "weighted", "threshold": 0.5, "coverage": 0.9, "false_accept": 0.1,
+                 "false_reject": 0.2, "deception": 0.0, "audit": 0.0, "exposure": 0.0}  # fmt: skip
+    assert a == {"weight": 2.0, "prior": 0.7, "false_accept": 0.1, "false_reject": 0.2,
+                 "deception": 0.0, "audit": 0.3, "exposure": 1.0}  # fmt: skip
+    assert (b["false_accept"], b["false_reject"]) == (0.05, 0.05)
+    assert c["rule"] == "any" and "threshold" not in c and c["weight"] == 2.0 and "prior" not in c
+    assert "weight" not in d and d["audit"] == 0.3
+
+
+def test_audit_zero_on_root_is_accepted():
+    tree = rrm.from_dict({"defaults": {"error": 0.1, "prior": 0.5}, "nodes": {"a": {"audit": 0}}})
+    assert tree.nodes["a"]["audit"] == 0.0
+
+
+def test_single_node_tree_is_a_human_judging_directly():
+    tree = rrm.from_dict({"nodes": {"a": {"prior": 0.8, "false_accept": 0.1, "false_reject": 0.2}}})
+    root = rrm.exact_analysis(tree).root
+    assert (root.p_good, root.false_accept, root.false_reject) == (0.8, 0.1, 0.2)
+
+
+def test_json_and_toml_give_the_same_tree(tmp_path):
+    spec = {"name": "same", "defaults": {"error": 0.1, "prior": 0.5},
+            "nodes": {"r": {"rule": "majority"}, "a": {"parent": "r"}, "b": {"parent": "r"}}}  # fmt: skip
+    (tmp_path / "same.json").write_text(json.dumps(spec))
+    (tmp_path / "same.toml").write_text(rrm.dumps_spec(rrm.from_dict(spec)))
+    a, b = rrm.load_spec(tmp_path / "same.json"), rrm.load_spec(tmp_path / "same.toml")
+    assert nx.utils.graphs_equal(a, b) and a.graph == b.graph
+
+
+def test_name_defaults_to_the_file_stem(tmp_path):
+    path = write(tmp_path, "[defaults]\nerror=0.1\nprior=0.5\n[nodes.a]\n", "my-tree.toml")
+    assert rrm.load_spec(path).graph["name"] == "my-tree"
+
+
+def test_generate_matches_the_python_generator():
+    spec = {
+        "name": "balanced-3x2-majority",
+        "defaults": {"prior": 0.6},
+        "generate": {"shape": "balanced", "depth": 3, "branching": 2, "rule": "majority",
+                     "leaves": {"error": 0.1}, "internal": {"error": 0.05, "coverage": 0.99}},
+    }  # fmt: skip
+    from_spec = rrm.from_dict(spec)
+    from_python = rrm.balanced(3, 2, rule="majority", prior=0.6, leaves={"error": 0.1},
+                               internal={"error": 0.05, "coverage": 0.99})  # fmt: skip
+    assert nx.utils.graphs_equal(from_spec, from_python)
+    assert from_spec.number_of_nodes() == 15
+    assert from_spec.nodes["L0_0"]["audit"] == 0.0 and from_spec.nodes["L3_7"]["false_accept"] == 0.1
+
+
+def test_generated_chain_needs_no_rule():
+    tree = rrm.from_dict({"defaults": {"error": 0.1, "prior": 0.5}, "generate": {"shape": "chain", "depth": 3}})
+    assert [tree.nodes[v]["rule"] for v in ("L0_0", "L1_0", "L2_0")] == ["all"] * 3
+
+
+# ------------------------------------------------------------ round trips
+
+
+def assert_round_trip(tree: nx.DiGraph, tmp_path: Path) -> None:
+    for suffix in (".toml", ".json"):
+        path = tmp_path / f"round{suffix}"
+        rrm.write_spec(tree, path)
+        again = rrm.load_spec(path)
+        assert nx.utils.graphs_equal(again, tree)
+        assert list(again) == list(rrm.to_dict(tree)["nodes"])
+        assert again.graph == tree.graph | {"name": tree.graph["name"]}
+
+
+@settings(max_examples=150, deadline=None)
+@given(tree_specs(max_nodes=7))
+def test_round_trip_of_drawn_trees(tmp_path_factory, spec):
+    assert_round_trip(rrm.from_dict(spec), tmp_path_factory.mktemp("rt"))
+
+
+@pytest.mark.parametrize("path", sorted(Path("models").glob("*.toml")), ids=lambda p: p.stem)
+def test_round_trip_of_the_catalog(tmp_path, path):
+    assert_round_trip(rrm.load_spec(path), tmp_path)
+
+
+def test_written_spec_keeps_awkward_names_and_exact_floats(tmp_path):
+    spec = {"name": 'quo"te', "description": "tab\there",
+            "nodes": {"a b": {"rule": "all", "error": 0.1},
+                      "ü.x": {"parent": "a b", "prior": 1 / 3, "false_accept": 1e-20, "false_reject": 5e-324}}}  # fmt: skip
+    assert_round_trip(rrm.from_dict(spec), tmp_path)

@@ -1,0 +1,71 @@
+"""Validation of hand-built evaluation trees (networkx graphs)."""
+
+from __future__ import annotations
+
+import networkx as nx
+import pytest
+
+import rrm_theory as rrm
+from rrm_theory import SpecError
+
+LEAF = {"prior": 0.5, "false_accept": 0.1, "false_reject": 0.1, "deception": 0.0, "audit": 0.0, "exposure": 1.0}
+INNER = {"rule": "all", "coverage": 1.0, "false_accept": 0.1, "false_reject": 0.1,
+         "deception": 0.0, "audit": 0.0, "exposure": 0.0}  # fmt: skip
+
+
+def small() -> nx.DiGraph:
+    G = nx.DiGraph(name="hand", influence=0.0, blind_spots={})
+    G.add_node("r", **INNER)
+    G.add_node("a", **LEAF)
+    G.add_node("b", **LEAF)
+    G.add_edges_from([("r", "a"), ("r", "b")])
+    return G
+
+
+def test_a_hand_built_tree_validates_and_analyses():
+    G = small()
+    G.nodes["a"]["pos"] = (0, 1)  # extra attributes are the user's business
+    rrm.validate_tree(G)
+    assert rrm.exact_analysis(G).root.p_good == pytest.approx(0.25)
+    assert rrm.tree_root(G) == "r" and rrm.tree_depth(G) == 1 and rrm.tree_leaves(G) == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "mutate,fragments",
+    [
+        (lambda G: G.add_edge("a", "r"), ["no root"]),
+        (lambda G: G.add_node("c", **LEAF), ["node 'c'", "'r' is the root"]),
+        (lambda G: (G.add_node("c", **INNER), G.add_edge("c", "a")), ["node 'c'"]),
+        (lambda G: (G.add_edge("a", "b")), ["node 'b'", "several parents"]),
+        (lambda G: G.nodes["a"].pop("prior"), ["node 'a'", "prior is missing"]),
+        (lambda G: G.nodes["r"].update(rule="at_least:3"), ["node 'r'", "rule='at_least:3'"]),
+        (lambda G: G.nodes["r"].update(audit=0.2), ["node 'r'", "audit=0.2"]),
+        (lambda G: G.nodes["a"].update(weight=2.0), ["node 'a'", "weight=2.0"]),
+        (lambda G: G.nodes["a"].update(deception=float("nan")), ["node 'a'", "deception=nan"]),
+        (lambda G: G.graph.update(influence=2), ["influence=2"]),
+        (lambda G: G.graph.update(blind_spots={"g": {"probability": 0.1, "members": ["z"]}}),
+         ["blind spot 'g'", "member 'z'"]),
+    ],
+)
+def test_invalid_graphs_are_named(mutate, fragments):
+    G = small()
+    mutate(G)
+    with pytest.raises(SpecError) as info:
+        rrm.validate_tree(G)
+    for fragment in fragments:
+        assert fragment in str(info.value)
+    assert str(info.value).startswith("tree 'hand': ")
+
+
+def test_validate_rejects_non_trees():
+    with pytest.raises(SpecError, match="networkx.DiGraph"):
+        rrm.validate_tree(nx.Graph())
+    with pytest.raises(SpecError, match="no nodes"):
+        rrm.validate_tree(nx.DiGraph())
+
+
+def test_analysis_of_a_graph_missing_attributes_says_how_to_build_one():
+    G = small()
+    del G.nodes["a"]["false_accept"]
+    with pytest.raises(SpecError, match="'false_accept'.*validate_tree"):
+        rrm.exact_analysis(G)
