@@ -12,6 +12,7 @@ their oversight error computed exactly.
 from .errors import ExactRefused, RRMError, SpecError
 from .exact import exact_analysis
 from .generators import balanced, chain
+from .montecarlo import Estimate, MonteCarloResult, monte_carlo
 from .results import METRICS, Analysis, Metrics, NodeMetrics
 from .rules import Rule, parse_rule
 from .spec import dumps_spec, from_dict, load_spec, to_dict, write_spec
@@ -22,6 +23,9 @@ __all__ = [
     "SpecError",
     "ExactRefused",
     "exact_analysis",
+    "monte_carlo",
+    "MonteCarloResult",
+    "Estimate",
     "balanced",
     "chain",
     "METRICS",

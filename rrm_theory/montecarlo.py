@@ -1,0 +1,391 @@
+"""Monte Carlo simulation of evaluation trees, with confidence intervals (MODEL.md sections 2, 3).
+
+Samples whole episodes of the model, every feature included, for any valid tree:
+many overlapping blind spots that exact analysis declines are no harder here.
+It is also the independent check that the exact analysis is right.
+
+Reproducibility
+    Episodes are drawn in fixed *chunks* of ``64 * words`` episodes, where the
+    number of words per chunk depends only on the tree's size (256 words,
+    16,384 episodes, up to 65,536 nodes; fewer for larger trees to bound
+    memory). Chunk k draws from its own stream,
+    ``Generator(PCG64(SeedSequence(seed, spawn_key=(k,))))``, i.e. the k-th
+    child of ``SeedSequence(seed)``. A run of n episodes uses chunks
+    0, 1, ... in order, the last one cut to length; results are integer counts
+    summed over chunks. Batch size (chunks per task) and the number of worker
+    processes only decide who samples which chunk, so the same seed gives
+    bit-identical results whatever they are. A precision target extends a run
+    with further chunks in a schedule that depends only on the counts.
+
+Intervals
+    See :mod:`rrm_theory.intervals`: Wilson (default) or Clopper-Pearson for
+    proportions, applied to the conditional rates given their random
+    denominators, and Newcombe's hybrid score interval for ``youden``.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Hashable, Iterator, Mapping
+
+import networkx as nx
+import numpy as np
+
+from ._compile import Compiled, compile_tree
+from ._sampler import ChunkSampler
+from .intervals import INTERVALS, newcombe_difference, proportion_interval
+from .results import METRICS
+
+__all__ = ["Estimate", "MonteCarloResult", "monte_carlo", "chunk_episodes", "DEFAULT_MAX_SAMPLES"]
+
+#: Default cap on the episodes a precision target may ask for.
+DEFAULT_MAX_SAMPLES = 100_000_000
+_WORDS = 256
+_MEMORY_WORDS = 1 << 24  # node-words of state per chunk (two arrays of 8 bytes: 256 MiB)
+
+
+def chunk_words(nodes: int) -> int:
+    words = _WORDS
+    while words > 16 and nodes * words > _MEMORY_WORDS:
+        words //= 2
+    return words
+
+
+def chunk_episodes(tree: nx.DiGraph) -> int:
+    """Episodes per chunk (the unit of reproducibility) for ``tree``.
+
+    Examples
+    --------
+    >>> from rrm_theory import balanced
+    >>> chunk_episodes(balanced(2, 2, rule="all", error=0.1, prior=0.5))
+    16384
+    """
+    return 64 * chunk_words(tree.number_of_nodes())
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with its confidence interval."""
+
+    estimate: float
+    ci: tuple[float, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"estimate": self.estimate, "ci": [self.ci[0], self.ci[1]]}
+
+
+def _estimates(counts: np.ndarray, n: int, confidence: float, interval: str) -> dict[str, Estimate | None]:
+    good, false_accepts, false_rejects = (int(x) for x in counts)
+    bad = n - good
+    out: dict[str, Estimate | None] = {
+        "p_good": Estimate(good / n, proportion_interval(good, n, confidence, interval)),
+        "error": Estimate(
+            (false_accepts + false_rejects) / n,
+            proportion_interval(false_accepts + false_rejects, n, confidence, interval),
+        ),
+        "false_accept": None,
+        "false_reject": None,
+        "youden": None,
+    }
+    if bad:
+        out["false_accept"] = Estimate(false_accepts / bad, proportion_interval(false_accepts, bad, confidence, interval))
+    if good:
+        out["false_reject"] = Estimate(false_rejects / good, proportion_interval(false_rejects, good, confidence, interval))
+    if bad and good:
+        # youden = P(V = 1 | Y = 1) - P(V = 1 | Y = 0), two independent proportions
+        out["youden"] = Estimate(
+            1.0 - false_accepts / bad - false_rejects / good,
+            newcombe_difference(good - false_rejects, good, false_accepts, bad, confidence),
+        )
+    return out
+
+
+class _PerNode(Mapping[Hashable, Mapping[str, "Estimate | None"]]):
+    """Per-node estimates, computed on access from the counts."""
+
+    def __init__(self, nodes: list[Hashable], counts: np.ndarray, n: int, confidence: float, interval: str):
+        self._nodes, self._index = nodes, {v: i for i, v in enumerate(nodes)}
+        self._counts, self._n, self._conf, self._interval = counts, n, confidence, interval
+
+    def __getitem__(self, node: Hashable) -> Mapping[str, Estimate | None]:
+        return _estimates(self._counts[self._index[node]], self._n, self._conf, self._interval)
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self._nodes)
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+
+@dataclass(frozen=True)
+class MonteCarloResult:
+    """A Monte Carlo estimate of the metrics of MODEL.md section 3.
+
+    Attributes
+    ----------
+    name : str
+        The tree's name.
+    samples : int
+        Episodes sampled.
+    seed : int
+        The seed; ``monte_carlo(tree, rng=seed, ...)`` repeats the run exactly.
+    confidence, interval : float, str
+        Interval level and method for proportions.
+    root : dict
+        Metric -> :class:`Estimate`, or None where undefined in the sample
+        (no episode with the conditioning truth).
+    per_node : mapping
+        Node -> the same dict for that node's report.
+    counts : ndarray, shape (nodes, 3)
+        Per node (in graph order): episodes with Y = 1, with Y = 0 and V = 1,
+        with Y = 1 and V = 0.
+    target_ci_width : float or None
+        The precision asked for, if any.
+    reached : bool or None
+        Whether every defined root interval is narrower than the target
+        (False means the sample cap stopped the run first).
+    """
+
+    name: str
+    samples: int
+    seed: int
+    confidence: float
+    interval: str
+    root: dict[str, Estimate | None]
+    per_node: Mapping[Hashable, Mapping[str, Estimate | None]]
+    counts: np.ndarray
+    target_ci_width: float | None = None
+    reached: bool | None = None
+
+    def widest(self) -> tuple[str, float]:
+        """The defined root metric with the widest interval, and that width."""
+        widths = {m: e.ci[1] - e.ci[0] for m, e in self.root.items() if e is not None}
+        metric = max(widths, key=widths.__getitem__)
+        return metric, widths[metric]
+
+    def to_dict(self, *, per_node: bool = False) -> dict[str, Any]:
+        """The ``"monte_carlo"`` object of ``rrm-theory analyze --json``."""
+        out: dict[str, Any] = {"samples": self.samples, "seed": self.seed}
+        out.update({m: (None if e is None else e.to_dict()) for m, e in self.root.items()})
+        out["confidence"] = self.confidence
+        out["interval"] = self.interval
+        if self.target_ci_width is not None:
+            out["target_ci_width"] = self.target_ci_width
+            out["reached"] = self.reached
+        if per_node:
+            out["per_node"] = {
+                str(v): {m: (None if e is None else e.to_dict()) for m, e in est.items()}
+                for v, est in self.per_node.items()
+            }
+        return out
+
+
+def _seed(rng: np.random.Generator | int | None) -> int:
+    if rng is None:
+        return int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        if rng < 0:
+            raise ValueError(f"rng={rng} is negative; a seed is a non-negative integer")
+        return int(rng)
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(0, 2**63))
+    raise TypeError(f"rng must be a numpy Generator, an int seed or None, not {type(rng).__name__}")
+
+
+# Worker processes keep one sampler each, built once by the pool's initializer.
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(c: Compiled, words: int, seed: int) -> None:
+    _WORKER.update(sampler=ChunkSampler(c, words), seed=seed)
+
+
+def _run_chunks(task: tuple[int, int, int]) -> np.ndarray:
+    """Counts summed over chunks ``first .. last - 1`` (the last cut to ``tail`` episodes)."""
+    first, last, tail = task
+    sampler: ChunkSampler = _WORKER["sampler"]
+    episodes = 64 * sampler.words
+    total = np.zeros((sampler.c.size, 3), dtype=np.int64)
+    for k in range(first, last):
+        stream = np.random.Generator(np.random.PCG64(np.random.SeedSequence(_WORKER["seed"], spawn_key=(k,))))
+        total += sampler.sample(stream, tail if k == last - 1 and tail else episodes)
+    return total
+
+
+class _Runner:
+    """Samples ranges of chunks, in this process or in a pool of workers."""
+
+    def __init__(self, c: Compiled, words: int, seed: int, workers: int, batch_chunks: int, progress: bool):
+        self.c, self.words, self.seed = c, words, seed
+        self.workers, self.batch = workers, batch_chunks
+        self.pool: ProcessPoolExecutor | None = None
+        self.bar: Any = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=0, unit="episode", unit_scale=True, delay=1.0, leave=False)
+        if workers == 1:
+            _init_worker(c, words, seed)
+        else:
+            self.pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(c, words, seed))
+
+    def run(self, first: int, samples: int) -> np.ndarray:
+        """Counts of episodes ``first * chunk .. first * chunk + samples`` (first on a chunk boundary)."""
+        episodes = 64 * self.words
+        chunks = -(-samples // episodes)
+        tail = samples - (chunks - 1) * episodes
+        tasks = []
+        for lo in range(first, first + chunks, self.batch):
+            hi = min(lo + self.batch, first + chunks)
+            tasks.append((lo, hi, tail if hi == first + chunks else 0))
+        if self.bar is not None:
+            self.bar.total += samples
+            self.bar.refresh()
+        total = np.zeros((self.c.size, 3), dtype=np.int64)
+        results = self.pool.map(_run_chunks, tasks) if self.pool else map(_run_chunks, tasks)
+        for task, counts in zip(tasks, results):
+            total += counts
+            if self.bar is not None:
+                lo, hi, cut = task
+                self.bar.update((hi - lo) * episodes - (episodes - cut if cut else 0))
+        return total
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+        if self.bar is not None:
+            self.bar.close()
+
+
+def monte_carlo(
+    tree: nx.DiGraph,
+    *,
+    samples: int = 100_000,
+    rng: np.random.Generator | int | None = None,
+    batch_size: int = 1 << 20,
+    workers: int = 1,
+    ci_width: float | None = None,
+    max_samples: int = DEFAULT_MAX_SAMPLES,
+    confidence: float = 0.95,
+    interval: str = "wilson",
+    progress: bool = False,
+) -> MonteCarloResult:
+    """Estimate the metrics of every node by sampling episodes.
+
+    Parameters
+    ----------
+    tree : networkx.DiGraph
+        A validated evaluation tree.
+    samples : int, keyword-only
+        Episodes to sample (with ``ci_width``: the first round).
+    rng : numpy.random.Generator, int or None, keyword-only
+        The seed (SPEC 7). An int is used as the seed itself; a Generator
+        gives one draw as the seed; None draws a fresh seed from the OS. The
+        seed used is reported in the result.
+    batch_size : int, keyword-only
+        Episodes per task (rounded up to whole chunks); a memory and
+        scheduling knob that never changes the numbers.
+    workers : int, keyword-only
+        Local worker processes; the numbers are those of ``workers=1``.
+    ci_width : float, optional, keyword-only
+        Sample until every defined root interval is narrower than this.
+    max_samples : int, keyword-only
+        Cap on the episodes a precision target may ask for; reaching it is
+        reported (``reached=False``), never silent.
+    confidence : float, keyword-only
+        Interval level, in (0, 1).
+    interval : {"wilson", "clopper-pearson"}, keyword-only
+        Interval method for proportions (``youden`` always uses Newcombe's).
+    progress : bool, keyword-only
+        Show a tqdm progress bar (after one second).
+
+    Returns
+    -------
+    MonteCarloResult
+
+    Examples
+    --------
+    >>> from rrm_theory import chain, monte_carlo
+    >>> result = monte_carlo(chain(3, error=0.1, prior=0.5), samples=100_000, rng=7)
+    >>> fa = result.root["false_accept"]
+    >>> fa.ci[0] < 0.2952 < fa.ci[1]            # exact: (1 - 0.8**4) / 2
+    True
+    >>> monte_carlo(chain(3, error=0.1, prior=0.5), samples=100_000, rng=7, workers=2).counts.tolist() \\
+    ...     == result.counts.tolist()
+    True
+    """
+    _check_options(samples, batch_size, workers, ci_width, max_samples, confidence, interval)
+    c = compile_tree(tree)
+    seed = _seed(rng)
+    words = chunk_words(c.size)
+    episodes = 64 * words
+    if ci_width is not None:
+        samples = -(-samples // episodes) * episodes  # rounds end on chunk boundaries
+    runner = _Runner(c, words, seed, workers, max(1, -(-batch_size // episodes)), progress)
+    try:
+        counts = runner.run(0, samples)
+        n = samples
+        result = _result(c, tree, counts, n, seed, confidence, interval, ci_width)
+        while ci_width is not None and not result.reached and n < max_samples:
+            _, width = result.widest()
+            grow = max(2.0, min(16.0, 1.2 * (width / ci_width) ** 2))  # width ~ 1 / sqrt(n)
+            target = min(max_samples, -(-int(n * grow) // episodes) * episodes)
+            counts = counts + runner.run(n // episodes, target - n)
+            n = target
+            result = _result(c, tree, counts, n, seed, confidence, interval, ci_width)
+    finally:
+        runner.close()
+    return result
+
+
+def _result(
+    c: Compiled, tree: nx.DiGraph, counts: np.ndarray, n: int, seed: int,
+    confidence: float, interval: str, ci_width: float | None,
+) -> MonteCarloResult:  # fmt: skip
+    order = np.fromiter((c.index[v] for v in tree), dtype=np.int64, count=c.size)
+    ordered = counts[order]
+    ordered.setflags(write=False)
+    root = _estimates(counts[0], n, confidence, interval)
+    reached = None
+    if ci_width is not None:
+        reached = all(e.ci[1] - e.ci[0] < ci_width for e in root.values() if e is not None)
+    return MonteCarloResult(
+        name=c.name,
+        samples=n,
+        seed=seed,
+        confidence=confidence,
+        interval=interval,
+        root=root,
+        per_node=_PerNode(list(tree), ordered, n, confidence, interval),
+        counts=ordered,
+        target_ci_width=ci_width,
+        reached=reached,
+    )
+
+
+def _check_options(
+    samples: int, batch_size: int, workers: int, ci_width: float | None,
+    max_samples: int, confidence: float, interval: str,
+) -> None:  # fmt: skip
+    def whole(name: str, value: object, low: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name}={value!r} is not a whole number >= {low}")
+
+    whole("samples", samples, 1)
+    whole("batch_size", batch_size, 1)
+    whole("workers", workers, 1)
+    whole("max_samples", max_samples, 1)
+    if ci_width is not None and not (isinstance(ci_width, (int, float)) and 0.0 < ci_width <= 2.0):
+        raise ValueError(f"ci_width={ci_width!r} is not a width in (0, 2]")
+    if not (isinstance(confidence, float) and 0.0 < confidence < 1.0):
+        raise ValueError(f"confidence={confidence!r} is not in (0, 1)")
+    if interval not in INTERVALS:
+        raise ValueError(f"interval={interval!r} is not one of {', '.join(INTERVALS)}")
+
+
+def default_workers() -> int:
+    """The number of CPUs this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
