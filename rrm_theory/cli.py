@@ -1,26 +1,31 @@
 """The ``rrm-theory`` command: a thin shell over the public functions.
 
 Exit status: 0 success, 2 input error (one line on stderr, no traceback),
-1 any other failure (for example exact analysis refusing a tree).
+1 any other failure (for example exact analysis declining a tree with
+``--method exact``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
-from typing import Sequence, TextIO
+from dataclasses import dataclass
+from typing import Any, Sequence, TextIO
 
 from . import __version__
-from .errors import RRMError, SpecError
+from .errors import ExactRefused, RRMError, SpecError
 from .exact import exact_analysis
-from .results import METRICS, Analysis
+from .intervals import INTERVALS
+from .montecarlo import DEFAULT_MAX_SAMPLES, MonteCarloResult, monte_carlo
+from .report import format_comparison, format_summary
+from .results import Analysis
 from .spec import load_spec
+from .tree import tree_depth, tree_leaves
 
-__all__ = ["main", "format_analysis", "format_comparison"]
+__all__ = ["main"]
 
-WORST_SHOWN = 5
+DEFAULT_SAMPLES = 100_000
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,97 +35,175 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _whole(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text} is below {low}")
+        return value
+
+    return parse
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not in (0, 1)")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="rrm-theory",
-        description="Error propagation in recursive reward modeling: evaluation trees, exact oversight error.",
+        description="Error propagation in recursive reward modeling: evaluation trees and their oversight error.",
     )
     parser.add_argument("--version", action="version", version=f"rrm-theory {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     analyze = commands.add_parser(
         "analyze",
-        help="exact false-accept / false-reject rates of one or more spec files",
-        description="Analyse evaluation-tree specs (TOML or JSON, MODEL.md section 6) exactly.",
+        help="false-accept / false-reject rates of one or more spec files",
+        description="Analyse evaluation-tree specs (TOML or JSON, docs/spec-format.md): exactly, "
+        "by Monte Carlo with confidence intervals, or both.",
     )
     analyze.add_argument("specs", nargs="+", metavar="SPEC", help="spec files (.toml or .json)")
     analyze.add_argument("--json", action="store_true", help="one JSON object per spec (one per line if several)")
     analyze.add_argument("--per-node", action="store_true", help="add every node's metrics")
+    analyze.add_argument(
+        "--method",
+        choices=("exact", "monte-carlo", "both"),
+        help="default: exact, or both when a Monte Carlo option is given; where exact analysis "
+        "declines a tree, the default runs Monte Carlo instead and says so",
+    )
+    mc = analyze.add_argument_group("Monte Carlo")
+    mc.add_argument("--samples", type=_whole(1), help=f"episodes to sample (default {DEFAULT_SAMPLES:,})")
+    mc.add_argument("--seed", type=_whole(0), help="seed (default: fresh, and reported so the run can be repeated)")
+    mc.add_argument("--ci-width", type=_fraction, help="sample until every root interval is narrower than this")
+    mc.add_argument("--max-samples", type=_whole(1), default=DEFAULT_MAX_SAMPLES,
+                    help=f"cap for --ci-width (default {DEFAULT_MAX_SAMPLES:,})")  # fmt: skip
+    mc.add_argument("--workers", type=_whole(1), default=1, help="local worker processes (same numbers as 1)")
+    mc.add_argument("--batch-size", type=_whole(1), default=1 << 20, help="episodes per task (same numbers)")
+    mc.add_argument("--confidence", type=_fraction, default=0.95, help="interval level (default 0.95)")
+    mc.add_argument("--interval", choices=INTERVALS, default="wilson", help="interval for proportions")
+    mc.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 
-def fmt(x: float | None) -> str:
-    """A probability for people: 4 decimals, scientific below 1e-3, ``n/a`` when undefined."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    if x == 0.0 or abs(x) >= 1e-3:
-        return f"{x:.4f}"
-    return f"{x:.3e}"
+@dataclass
+class _Outcome:
+    source: str
+    tree: Any
+    exact: Analysis | None
+    mc: MonteCarloResult | None
+    note: str = ""
+
+    def json(self, per_node: bool) -> dict[str, Any]:
+        if self.exact is not None:
+            obj = self.exact.to_dict(per_node=per_node)
+        else:
+            assert self.mc is not None
+            est = {m: (None if e is None else e.estimate) for m, e in self.mc.root.items()}
+            obj = {
+                "name": self.mc.name,
+                "nodes": self.tree.number_of_nodes(),
+                "leaves": len(tree_leaves(self.tree)),
+                "depth": tree_depth(self.tree),
+                "method": "monte-carlo",
+                "root": est,
+            }
+            if per_node:
+                obj["per_node"] = {
+                    str(v): {m: (None if e is None else e.estimate) for m, e in d.items()}
+                    for v, d in self.mc.per_node.items()
+                }
+        if self.mc is not None:
+            obj["monte_carlo"] = self.mc.to_dict(per_node=per_node)
+        return obj
+
+    def root(self) -> dict[str, float | None]:
+        if self.exact is not None:
+            return self.exact.root.to_dict()
+        assert self.mc is not None
+        return {m: (None if e is None else e.estimate) for m, e in self.mc.root.items()}
 
 
-def format_analysis(result: Analysis, *, source: str = "", per_node: bool = False) -> str:
-    """The human summary of one analysis: size, root metrics, worst nodes."""
-    lines = [
-        f"{result.name}: {result.nodes} nodes, {result.leaves} leaves, depth {result.depth}"
-        + (f"  ({source})" if source else ""),
-        f"root verdict ({result.method}):",
-    ]
-    notes = {
-        "p_good": "P(the work is acceptable)",
-        "error": "P(verdict wrong)",
-        "false_accept": "P(approve | bad work): the safety-critical rate",
-        "false_reject": "P(reject | good work)",
-        "youden": "1 - FA - FR (0 = the verdict carries no information)",
-    }
-    root = result.root.to_dict()
-    lines += [f"  {m:<13}{fmt(root[m]):>11}   {notes[m]}" for m in METRICS]
-    others = [(v, m) for v, m in result.per_node.items() if v != result.root_node]
-    shown = others if per_node else sorted(others, key=lambda vm: -vm[1].error)[:WORST_SHOWN]
-    if shown:
-        title = "every node" if per_node else f"worst evaluators (highest error, {len(shown)} of {len(others)})"
-        lines.append(f"{title}:")
-        width = max(len(str(v)) for v, _ in shown)
-        lines.append(f"  {'node':<{width}}  {'error':>10}  {'false_accept':>12}  {'false_reject':>12}")
-        lines += [
-            f"  {str(v):<{width}}  {fmt(m.error):>10}  {fmt(m.false_accept):>12}  {fmt(m.false_reject):>12}"
-            for v, m in shown
-        ]
-    return "\n".join(lines)
+def _run(source: str, tree: Any, args: argparse.Namespace, err: TextIO) -> _Outcome:
+    sampling = args.samples is not None or args.ci_width is not None or args.seed is not None
+    method = args.method or ("both" if sampling else "auto")
+    exact, note = None, ""
+    if method in ("exact", "both", "auto"):
+        try:
+            exact = exact_analysis(tree)
+        except ExactRefused as exc:
+            if method == "exact":
+                raise ExactRefused(f"{exc}; run with --method monte-carlo") from None
+            note = f"exact analysis declined: {exc}; Monte Carlo estimates below"
+            print(f"rrm-theory: note: {note}", file=err)
+    mc = None
+    if method in ("monte-carlo", "both") or (method == "auto" and exact is None):
+        mc = monte_carlo(
+            tree,
+            samples=args.samples or DEFAULT_SAMPLES,
+            rng=args.seed,
+            batch_size=args.batch_size,
+            workers=args.workers,
+            ci_width=args.ci_width,
+            max_samples=args.max_samples,
+            confidence=args.confidence,
+            interval=args.interval,
+            progress=not args.quiet and err.isatty(),
+        )
+        if mc.reached is False:
+            metric, width = mc.widest()
+            print(
+                f"rrm-theory: warning: {mc.name}: stopped at the sample cap ({mc.samples:,} episodes) before every "
+                f"root interval was narrower than {args.ci_width} (widest: {metric}, {width:.3g}); "
+                "raise --max-samples",
+                file=err,
+            )
+    return _Outcome(source, tree, exact, mc, note)
 
 
-def format_comparison(results: Sequence[Analysis]) -> str:
-    """One row per analysis: size and root metrics side by side."""
-    width = max(len("name"), *(len(r.name) for r in results))
-    head = f"{'name':<{width}}  {'nodes':>7}  {'depth':>5}  " + "  ".join(f"{m:>12}" for m in METRICS)
-    rows = [
-        f"{r.name:<{width}}  {r.nodes:>7}  {r.depth:>5}  "
-        + "  ".join(f"{fmt(getattr(r.root, m)):>12}" for m in METRICS)
-        for r in results
-    ]
-    return "\n".join([head, *rows])
-
-
-def _analyze(args: argparse.Namespace, out: TextIO) -> int:
+def _analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     trees = [(path, load_spec(path)) for path in args.specs]  # every input checked before any output
-    results = [(path, exact_analysis(tree)) for path, tree in trees]
+    outcomes = [_run(path, tree, args, err) for path, tree in trees]
     if args.json:
-        several = len(results) > 1
-        for _, result in results:
-            obj = result.to_dict(per_node=args.per_node)
-            out.write(json.dumps(obj, indent=None if several else 2, allow_nan=False) + "\n")
-    elif len(results) == 1 or args.per_node:
-        out.write("\n\n".join(format_analysis(r, source=p, per_node=args.per_node) for p, r in results) + "\n")
+        several = len(outcomes) > 1
+        for o in outcomes:
+            out.write(json.dumps(o.json(args.per_node), indent=None if several else 2, allow_nan=False) + "\n")
+    elif len(outcomes) == 1 or args.per_node or any(o.mc is not None for o in outcomes):
+        out.write("\n\n".join(_summary(o, args.per_node) for o in outcomes) + "\n")
     else:
-        out.write(format_comparison([r for _, r in results]) + "\n")
+        rows = [(o.tree.graph["name"], o.tree.number_of_nodes(), tree_depth(o.tree), o.root()) for o in outcomes]
+        out.write(format_comparison(rows) + "\n")
     return 0
+
+
+def _summary(o: _Outcome, per_node: bool) -> str:
+    return format_summary(
+        o.exact,
+        o.mc,
+        nodes=o.tree.number_of_nodes(),
+        leaves=len(tree_leaves(o.tree)),
+        depth=tree_depth(o.tree),
+        name=o.tree.graph["name"],
+        source=o.source,
+        per_node=per_node,
+        note=o.note,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     try:
-        return _analyze(args, sys.stdout)
+        return _analyze(args, sys.stdout, sys.stderr)
     except SpecError as exc:
         print(f"rrm-theory: error: {exc}", file=sys.stderr)
         return 2

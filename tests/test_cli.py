@@ -85,18 +85,70 @@ def test_one_bad_spec_among_several_stops_before_any_output(tmp_path, capsys):
     assert code == 2 and out == "" and err.count("\n") == 1
 
 
-def test_exact_refusal_exits_1_with_one_line(tmp_path, capsys):
+def ring_spec(tmp_path: Path) -> Path:
+    """17 overlapping blind spots: more than exact analysis conditions on."""
     nodes = "".join(f'[nodes.c{i}]\nparent = "r"\n' for i in range(17))
     groups = "".join(f'[blind_spots.g{i}]\nprobability = 0.1\nmembers = ["c{i}", "c{(i + 1) % 17}"]\n'
                      for i in range(17))
     path = tmp_path / "ring.toml"
     path.write_text('[defaults]\nerror = 0.1\nprior = 0.5\n' + groups + '[nodes.r]\nrule = "majority"\n' + nodes)
-    code, out, err = run(["analyze", str(path)], capsys)
+    return path
+
+
+def test_exact_refusal_with_method_exact_exits_1_with_one_line(tmp_path, capsys):
+    code, out, err = run(["analyze", str(ring_spec(tmp_path)), "--method", "exact"], capsys)
     assert code == 1 and out == ""
-    assert err.count("\n") == 1 and "Monte Carlo" in err
+    assert err.count("\n") == 1 and "Monte Carlo" in err and "--method monte-carlo" in err
 
 
-@pytest.mark.parametrize("args", [[], ["analyse", "x.toml"], ["analyze"], ["analyze", "x.toml", "--jsn"]])
+def test_exact_refusal_falls_back_to_monte_carlo_by_default(tmp_path, capsys):
+    code, out, err = run(["analyze", str(ring_spec(tmp_path)), "--json", "--seed", "3", "--samples", "20000"],
+                         capsys)
+    assert code == 0 and err.startswith("rrm-theory: note: exact analysis declined")
+    obj = json.loads(out)
+    assert obj["method"] == "monte-carlo" and obj["monte_carlo"]["samples"] == 20000
+    assert obj["root"]["error"] == obj["monte_carlo"]["error"]["estimate"]
+
+
+def test_monte_carlo_json_block(capsys):
+    code, out, _ = run(["analyze", "models/chip-design.toml", "--json", "--samples", "50000", "--seed", "11"],
+                       capsys)
+    obj = json.loads(out)
+    assert obj["method"] == "exact"
+    block = obj["monte_carlo"]
+    assert list(block)[:7] == ["samples", "seed", *ROOT_KEYS]
+    assert (block["samples"], block["seed"]) == (50000, 11)
+    for m in ROOT_KEYS:
+        lo, hi = block[m]["ci"]
+        assert lo <= block[m]["estimate"] <= hi
+    again = json.loads(run(["analyze", "models/chip-design.toml", "--json", "--samples", "50000", "--seed", "11",
+                            "--workers", "2", "--batch-size", "1000"], capsys)[1])
+    assert again["monte_carlo"] == block
+
+
+def test_sample_cap_is_reported_not_silent(capsys):
+    code, out, err = run(["analyze", "models/chip-design.toml", "--method", "monte-carlo", "--seed", "1",
+                          "--samples", "1000", "--ci-width", "0.001", "--max-samples", "40000", "--json"], capsys)
+    assert code == 0
+    assert err.startswith("rrm-theory: warning: chip-design: stopped at the sample cap (40,000 episodes)")
+    block = json.loads(out)["monte_carlo"]
+    assert block["samples"] == 40000 and block["reached"] is False and block["target_ci_width"] == 0.001
+
+
+def test_seed_is_fresh_and_reported_when_not_given(capsys):
+    first = json.loads(run(["analyze", "models/flat-ai-feedback.toml", "--method", "monte-carlo", "--json",
+                            "--samples", "5000"], capsys)[1])["monte_carlo"]
+    again = json.loads(run(["analyze", "models/flat-ai-feedback.toml", "--method", "monte-carlo", "--json",
+                            "--samples", "5000", "--seed", str(first["seed"])], capsys)[1])["monte_carlo"]
+    assert again == first
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["analyse", "x.toml"], ["analyze"], ["analyze", "x.toml", "--jsn"], ["analyze", "x.toml", "--samples", "0"],
+     ["analyze", "x.toml", "--ci-width", "1.5"], ["analyze", "x.toml", "--seed", "-1"],
+     ["analyze", "x.toml", "--method", "mc"], ["analyze", "x.toml", "--workers", "two"]],
+)
 def test_usage_errors_are_one_line_exit_2(args, capsys):
     with pytest.raises(SystemExit) as info:
         main(args)
