@@ -127,6 +127,8 @@ class MonteCarloResult:
     ----------
     name : str
         The tree's name.
+    root_node : hashable
+        The root's node id.
     samples : int
         Episodes sampled.
     seed : int
@@ -149,6 +151,7 @@ class MonteCarloResult:
     """
 
     name: str
+    root_node: Hashable
     samples: int
     seed: int
     confidence: float
@@ -353,6 +356,7 @@ def _result(
         reached = all(e.ci[1] - e.ci[0] < ci_width for e in root.values() if e is not None)
     return MonteCarloResult(
         name=c.name,
+        root_node=c.nodes[0],
         samples=n,
         seed=seed,
         confidence=confidence,

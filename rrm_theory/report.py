@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Hashable, Sequence
 
 from .montecarlo import MonteCarloResult
 from .results import METRICS, Analysis
@@ -82,17 +82,19 @@ def format_summary(
     return "\n".join(lines)
 
 
-def _ranked(exact: Analysis | None, mc: MonteCarloResult | None, per_node: bool):
+Row = tuple[Hashable, "float | None", "float | None", "float | None"]
+
+
+def _ranked(exact: Analysis | None, mc: MonteCarloResult | None, per_node: bool) -> tuple[list[Row], int] | None:
+    rows: list[Row]
     if exact is not None:
         rows = [(v, m.error, m.false_accept, m.false_reject) for v, m in exact.per_node.items() if v != exact.root_node]
     elif mc is not None:
-        root = next(iter(mc.per_node))
         rows = []
         for v, est in mc.per_node.items():
-            if v == root:
-                continue
-            values = [None if est[m] is None else est[m].estimate for m in ("error", "false_accept", "false_reject")]
-            rows.append((v, *values))
+            if v != mc.root_node:
+                error, fa, fr = (est[m] for m in ("error", "false_accept", "false_reject"))
+                rows.append((v, *(None if e is None else e.estimate for e in (error, fa, fr))))  # type: ignore[arg-type]
     else:
         return None
     if not rows:

@@ -350,7 +350,7 @@ def _tree_from_nodes(nodes: object, defaults: Mapping[str, Any], label: str) -> 
 def _check_acyclic(parent: Mapping[str, str], label: str) -> None:
     state: dict[str, int] = {}  # 1 = on the current walk, 2 = known to reach the root
     for start in parent:
-        walk = []
+        walk: list[str] = []
         v: str | None = start
         while v is not None and state.get(v) != 2:
             if state.get(v) == 1:

@@ -190,3 +190,12 @@ def test_console_script_when_installed():
         pytest.skip("rrm-theory is not installed next to this interpreter")
     done = subprocess.run([script, "--version"], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.strip() == f"rrm-theory {rrm.__version__}"
+
+
+def test_monte_carlo_summary_ranks_evaluators_not_the_root_when_the_root_is_listed_last(tmp_path, capsys):
+    path = tmp_path / "late.toml"
+    path.write_text('[defaults]\nerror = 0.1\nprior = 0.5\n[nodes.a]\nparent = "r"\n[nodes.b]\nparent = "r"\n'
+                    '[nodes.r]\nrule = "all"\n')
+    code, out, _ = run(["analyze", str(path), "--method", "monte-carlo", "--seed", "1", "--samples", "5000"], capsys)
+    ranked = out.split("worst evaluators")[1].splitlines()[2:]
+    assert code == 0 and sorted(line.split()[0] for line in ranked) == ["a", "b"]
