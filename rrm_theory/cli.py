@@ -133,7 +133,7 @@ class _Outcome:
         return {m: (None if e is None else e.estimate) for m, e in self.mc.root.items()}
 
 
-def _run(source: str, tree: Any, args: argparse.Namespace, err: TextIO) -> _Outcome:
+def _run(source: str, tree: Any, args: argparse.Namespace, err: TextIO, interactive: bool) -> _Outcome:
     sampling = args.samples is not None or args.ci_width is not None or args.seed is not None
     method = args.method or ("both" if sampling else "auto")
     exact, note = None, ""
@@ -157,7 +157,7 @@ def _run(source: str, tree: Any, args: argparse.Namespace, err: TextIO) -> _Outc
             max_samples=args.max_samples,
             confidence=args.confidence,
             interval=args.interval,
-            progress=not args.quiet and err.isatty(),
+            progress=interactive,
         )
         if mc.reached is False:
             metric, width = mc.widest()
@@ -172,7 +172,8 @@ def _run(source: str, tree: Any, args: argparse.Namespace, err: TextIO) -> _Outc
 
 def _analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     trees = [(path, load_spec(path)) for path in args.specs]  # every input checked before any output
-    outcomes = [_run(path, tree, args, err) for path, tree in trees]
+    interactive = not args.quiet and out.isatty() and err.isatty()  # a progress bar only on a terminal
+    outcomes = [_run(path, tree, args, err, interactive) for path, tree in trees]
     if args.json:
         several = len(outcomes) > 1
         for o in outcomes:
