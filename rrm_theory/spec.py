@@ -38,7 +38,7 @@ import networkx as nx
 from . import _toml
 from .errors import SpecError
 from .rules import parse_rule
-from .tree import NODE_KEYS, bfs_order, check_value, show_value, tree_root, validate_tree
+from .tree import NODE_KEYS, bfs_order, check_one_root, check_value, show_value, tree_root, validate_tree
 
 __all__ = ["MAX_GENERATED_NODES", "load_spec", "from_dict", "to_dict", "write_spec", "dumps_spec"]
 
@@ -315,14 +315,7 @@ def _tree_from_nodes(nodes: object, defaults: Mapping[str, Any], label: str) -> 
             hint = difflib.get_close_matches(p, list(tables), n=1)
             also = f" (did you mean {hint[0]!r}?)" if hint else ""
             raise SpecError(f"{label}: node {v!r}: parent={p!r} is not a node{also}")
-    roots = [v for v in tables if v not in parent]
-    if not roots:
-        raise SpecError(f"{label}: no root: every node has a parent, so the parents form a cycle")
-    if len(roots) > 1:
-        raise SpecError(
-            f"{label}: node {roots[1]!r}: parent is missing, but {roots[0]!r} is the root already "
-            "(a tree has exactly one node without a parent)"
-        )
+    check_one_root([v for v in tables if v not in parent], label)
     _check_acyclic(parent, label)
     children: dict[str, list[str]] = {v: [] for v in tables}
     for v, p in parent.items():

@@ -186,12 +186,8 @@ def tree_leaves(G: nx.DiGraph) -> list[Hashable]:
     return [v for v, d in G.out_degree() if d == 0]
 
 
-def _check_structure(G: nx.DiGraph, label: str) -> Hashable:
-    if not isinstance(G, nx.DiGraph) or G.is_multigraph():
-        raise SpecError(f"{label}: an evaluation tree is a networkx.DiGraph, got {type(G).__name__}")
-    if G.number_of_nodes() == 0:
-        raise SpecError(f"{label}: the tree has no nodes")
-    roots = [v for v, d in G.in_degree() if d == 0]
+def check_one_root(roots: list[Any], label: str) -> None:
+    """Raise :class:`SpecError` unless exactly one node has no parent."""
     if not roots:
         raise SpecError(f"{label}: no root: every node has a parent, so the parents form a cycle")
     if len(roots) > 1:
@@ -199,6 +195,15 @@ def _check_structure(G: nx.DiGraph, label: str) -> Hashable:
             f"{label}: node {roots[1]!r}: parent is missing, but {roots[0]!r} is the root already "
             "(a tree has exactly one node without a parent)"
         )
+
+
+def _check_structure(G: nx.DiGraph, label: str) -> Hashable:
+    if not isinstance(G, nx.DiGraph) or G.is_multigraph():
+        raise SpecError(f"{label}: an evaluation tree is a networkx.DiGraph, got {type(G).__name__}")
+    if G.number_of_nodes() == 0:
+        raise SpecError(f"{label}: the tree has no nodes")
+    roots = [v for v, d in G.in_degree() if d == 0]
+    check_one_root(roots, label)
     for v, d in G.in_degree():
         if d > 1:
             parents = ", ".join(repr(p) for p in G.pred[v])
