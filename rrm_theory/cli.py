@@ -214,6 +214,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head`, say
         sys.stderr.close()
         return 0
+    except (OSError, UnicodeEncodeError) as exc:  # a full disk, a terminal that cannot show a node id
+        print(f"rrm-theory: cannot write the output: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

@@ -26,8 +26,10 @@ class SpecError(RRMError, ValueError):
 class ExactRefused(RRMError):
     """Exact analysis declines a tree it cannot handle cheaply.
 
-    Raised when the tree has more shared events (the influence event and
-    blind-spot groups) than exact conditioning allows, or when a weighted
-    node's sums need too many states. The message names the limit and the
-    alternatives (Monte Carlo and the bounds).
+    Raised when one node would condition on more shared events (the
+    influence event and blind-spot groups) at once than exact analysis
+    allows, or when the instances, the count states of a rule or the total
+    work would pass their limits (see :func:`rrm_theory.exact_analysis`).
+    The message names the limit and the alternatives (Monte Carlo and the
+    bounds).
     """

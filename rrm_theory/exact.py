@@ -16,11 +16,16 @@ Shared events
     with the probabilities of their outcomes.
 
 Limits
-    Exact analysis refuses (:class:`~rrm_theory.errors.ExactRefused`) when
-    more than ``max_shared_events`` events (default 16) touch the tree, when
-    the instances would exceed ``max_instances`` (default 2**22), or when a
-    weighted node's capped sums need more than ``MAX_RULE_STATES`` states.
-    The message names Monte Carlo and the bounds as the alternatives.
+    Exact analysis refuses (:class:`~rrm_theory.errors.ExactRefused`), before
+    doing the work, when one node would condition on more than
+    ``max_shared_events`` shared events at once (default 16; events closed
+    off below a node do not count at it, so a tree may have many more), when
+    the instances would exceed ``max_instances`` (default 2**22), when a
+    rule's capped sums need more than ``MAX_RULE_STATES`` states, or when the
+    count-state updates of all rules (instances x children x states**2)
+    exceed ``max_work`` (default 2**30, about half a minute). The message
+    names Monte Carlo and the bounds as the alternatives. Memory stays
+    bounded: large rule groups are processed in slices.
 
 Numerics
     Truth probabilities are carried in log space and report laws as
@@ -47,10 +52,11 @@ __all__ = ["exact_analysis", "MAX_RULE_STATES"]
 
 #: The largest capped sum (threshold, or rejections counted) a node's rule may need.
 MAX_RULE_STATES = 1024
+_SLICE_STATES = 1 << 22  # instances x states**2 per slice of a rule group: 32 MiB per array
 
 
 def exact_analysis(
-    tree: nx.DiGraph, *, max_shared_events: int = 16, max_instances: int = 2**22
+    tree: nx.DiGraph, *, max_shared_events: int = 16, max_instances: int = 2**22, max_work: int = 2**30
 ) -> Analysis:
     """Exact metrics of an evaluation tree's verdict and of every node's report.
 
@@ -60,11 +66,16 @@ def exact_analysis(
         A validated evaluation tree (from :func:`load_spec`, :func:`from_dict`,
         :func:`balanced`, :func:`chain`, or checked by :func:`validate_tree`).
     max_shared_events : int, keyword-only
-        Refuse trees on which more shared events (influence, blind spots with
-        probability strictly between 0 and 1) act.
+        Refuse when one node would condition on more shared events (influence,
+        blind spots with probability strictly between 0 and 1) at once. An
+        event is conditioned on only between its members and their lowest
+        common ancestor, so a tree may carry many more events than this.
     max_instances : int, keyword-only
-        Refuse when the number of (node, outcome of the shared events in its
-        subtree) pairs exceeds this; it bounds time and memory.
+        Refuse when the number of (node, outcome of the shared events it
+        conditions on) pairs exceeds this; it bounds memory.
+    max_work : int, keyword-only
+        Refuse when the rules' count-state updates (instances x children x
+        states**2) exceed this; it bounds time.
 
     Returns
     -------
@@ -98,7 +109,7 @@ def exact_analysis(
     """
     c = compile_tree(tree)
     plan = Instances(c, shared_events(c), max_shared_events=max_shared_events, max_instances=max_instances)
-    lp, pv = _evaluate(plan)
+    lp, pv = _evaluate(plan, max_work)
     arrays = _node_metrics(plan, lp, pv)
     order = np.fromiter((c.index[v] for v in tree), dtype=np.int64, count=c.size)
     per_node = NodeMetrics(list(tree), {m: arrays[m][order] for m in METRICS})
@@ -114,9 +125,39 @@ def exact_analysis(
     )
 
 
-def _evaluate(plan: Instances) -> tuple[np.ndarray, np.ndarray]:
+def _rule_groups(plan: Instances, max_work: int) -> list[tuple[np.ndarray, tuple[int, ...], int]]:
+    """Internal nodes grouped by (height, rule form), in evaluation order; checks the cost first."""
+    c = plan.c
+    by_height: dict[int, dict[tuple, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for i in np.flatnonzero(~c.is_leaf).tolist():
+        f = c.forms[i]
+        by_height[int(c.height[i])][(f.weights, f.threshold)].append(i)  # type: ignore[union-attr]
+    groups, work = [], 0
+    for h in sorted(by_height):
+        for (weights, T), members in by_height[h].items():
+            nodes = np.asarray(members, dtype=np.int64)
+            states = min(T, sum(weights) - T + 1) + 1
+            if states > MAX_RULE_STATES:
+                hint = "weights with fewer decimals help, or " if len(set(weights)) > 1 else ""
+                raise ExactRefused(
+                    f"tree {c.name!r}: node {c.nodes[members[0]]!r}: its rule needs {states} count states, "
+                    f"more than exact analysis handles ({MAX_RULE_STATES}); {hint}{ALTERNATIVES}"
+                )
+            if len(weights) > 1:
+                work += int(plan.count[nodes].sum()) * len(weights) * states**2
+            groups.append((nodes, weights, T))
+    if work > max_work:
+        raise ExactRefused(
+            f"tree {c.name!r}: exact analysis would need {work:.3g} count-state updates, more than "
+            f"max_work={max_work:.3g} (about half a minute per 2**30); {ALTERNATIVES}"
+        )
+    return groups
+
+
+def _evaluate(plan: Instances, max_work: int) -> tuple[np.ndarray, np.ndarray]:
     """One pass, leaves to root: per instance ``log P(Y = y)`` and ``P(V = x | Y = y)``."""
     c = plan.c
+    groups = _rule_groups(plan, max_work)
     lp = np.empty((plan.total, 2))
     pv = np.empty((plan.total, 2, 2))
     pr = np.empty((plan.total, 2, 2))
@@ -138,20 +179,12 @@ def _evaluate(plan: Instances) -> tuple[np.ndarray, np.ndarray]:
     prior = c.prior[plan.node_of[inst]]
     with np.errstate(divide="ignore"):
         finish(inst, np.stack([np.log1p(-prior), np.log(prior)], axis=1), np.broadcast_to(np.eye(2), (len(inst), 2, 2)))
-    by_height: dict[int, dict[tuple, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for i in np.flatnonzero(~c.is_leaf).tolist():
-        f = c.forms[i]
-        by_height[int(c.height[i])][(f.weights, f.threshold)].append(i)  # type: ignore[union-attr]
-    for h in range(1, int(c.height[0]) + 1):
-        for (weights, T), group in by_height[h].items():
-            states = min(T, sum(weights) - T + 1) + 1
-            if states > MAX_RULE_STATES:
-                raise ExactRefused(
-                    f"tree {c.name!r}: node {c.nodes[group[0]]!r}: its rule needs {states} count states, "
-                    f"more than exact analysis handles ({MAX_RULE_STATES}); weights with fewer decimals "
-                    f"help, or {ALTERNATIVES}"
-                )
-            inst = plan.of(np.asarray(group, dtype=np.int64))
+    for nodes, weights, T in groups:
+        states = min(T, sum(weights) - T + 1) + 1
+        all_inst = plan.of(nodes)
+        step = max(1, _SLICE_STATES // states**2)
+        for lo in range(0, len(all_inst), step):
+            inst = all_inst[lo : lo + step]
             kids = plan.children(inst, len(weights))
             if len(weights) == 1:  # every rule passes a single child's value through
                 lp_rule, pu_rule = lp_up[kids[:, 0]], pr_up[kids[:, 0]]

@@ -18,7 +18,9 @@ tree (``[generate]``). Values are resolved in this order, first found wins:
 nodes have no built-in value: a spec that leaves one unset is an input error,
 never a silent default. ``name`` defaults to the file's stem.
 
-A generated chain needs no ``rule``: over a single child every rule passes
+``[generate] rule`` and ``[generate.internal]`` describe the internal nodes;
+at depth 0 there are none, so they are vacuous there (a depth sweep can start
+at 0 with the same table). A generated chain needs no ``rule``: over a single child every rule passes
 the child's value through (``"all"`` is recorded).
 
 Generated node ids are ``L<level>_<index>``: ``L0_0`` is the root, ``L2_5``
@@ -48,7 +50,7 @@ MAX_GENERATED_NODES = 2_000_000
 TOP_KEYS = ("name", "description", "influence", "defaults", "blind_spots", "nodes", "generate")
 DEFAULT_KEYS = (
     "rule", "threshold", "weight", "prior", "coverage",
-    "false_accept", "false_reject", "error", "deception", "audit", "exposure",
+    "false_accept", "false_reject", "error", "deception", "audit", "exposure", "difficulty",
 )  # fmt: skip
 GENERATE_KEYS = ("shape", "depth", "branching", "rule", "leaves", "internal")
 LEAF_KEYS = ("prior", "false_accept", "false_reject", "error", "deception", "audit", "exposure", "difficulty")
@@ -126,7 +128,7 @@ def load_spec(path: str | Path) -> nx.DiGraph:
 def _parse_toml(text: str, label: str) -> Any:
     try:
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError, or an integer too long to convert
         raise SpecError(f"{label}: not valid TOML: {exc}") from None
 
 
@@ -143,9 +145,30 @@ def _parse_json(text: str, label: str) -> Any:
         raise SpecError(f"{label}: not valid JSON: {name} is not a JSON number")
 
     try:
-        return json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+        doc = json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
     except json.JSONDecodeError as exc:
         raise SpecError(f"{label}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except ValueError as exc:  # an integer too long to convert
+        raise SpecError(f"{label}: not valid JSON: {exc}") from None
+    _check_text(doc, label)
+    return doc
+
+
+def _check_text(doc: Any, label: str) -> None:
+    """Reject strings that are not Unicode text (JSON can escape lone surrogates)."""
+    stack = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise SpecError(f"{label}: not valid JSON: {item!r} is not Unicode text (a lone surrogate)") from None
 
 
 def _unknown(key: object, valid: tuple[str, ...], where: str) -> SpecError:
@@ -374,16 +397,18 @@ def _tree_from_generate(generate: object, defaults: Mapping[str, Any], label: st
             _bad(where, "branching", gen["branching"], "contradicts shape='chain' (branching 1)")
     else:
         branching = _whole(gen, "branching", where, minimum=1, required=True)
-    size = depth + 1 if branching == 1 else (branching ** (depth + 1) - 1) // (branching - 1)
-    if size > MAX_GENERATED_NODES:
-        raise SpecError(
-            f"{where}: depth={depth} with branching={branching} makes {size:.3g} nodes, more than the "
-            f"{MAX_GENERATED_NODES:,} a generated tree may have"
-        )
-    leaves = _read_table(_table(gen.get("leaves", {}), f"{where}.leaves"), LEAF_KEYS, f"{label}: [generate.leaves]")
-    internal = _read_table(
-        _table(gen.get("internal", {}), f"{where}.internal"), INTERNAL_KEYS, f"{label}: [generate.internal]"
-    )
+    size, width = 0, 1
+    for _ in range(depth + 1):  # stops as soon as the count passes the limit
+        size += width
+        width *= branching
+        if size > MAX_GENERATED_NODES:
+            raise SpecError(
+                f"{where}: depth={show_value(depth)} with branching={branching} makes more than the "
+                f"{MAX_GENERATED_NODES:,} nodes a generated tree may have"
+            )
+    leaves_where, internal_where = f"{label}: [generate.leaves]", f"{label}: [generate.internal]"
+    leaves = _read_table(_table(gen.get("leaves", {}), leaves_where), LEAF_KEYS, leaves_where)
+    internal = _read_table(_table(gen.get("internal", {}), internal_where), INTERNAL_KEYS, internal_where)
     if "rule" in gen:
         rule = check_value("rule", gen["rule"], where)
         if "rule" in internal:

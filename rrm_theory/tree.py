@@ -21,10 +21,12 @@ their input (validation happens once, at the boundary).
 from __future__ import annotations
 
 import math
+import numbers
 from collections import deque
 from typing import Any, Callable, Hashable, Iterator
 
 import networkx as nx
+import numpy as np
 
 from .errors import SpecError
 from .rules import parse_rule
@@ -70,7 +72,7 @@ NODE_KEYS = (
 
 def _number(value: object) -> float | None:
     """``value`` as a float if it is a real number (not a bool), else None."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         return None
     try:
         return float(value)
@@ -126,10 +128,17 @@ _CHECKS: dict[str, Callable[[object], str | None]] = {
 
 
 def show_value(value: object) -> str:
-    """A value as a message shows it: strings quoted, booleans as spec files write them."""
+    """A value as a message shows it: strings quoted, booleans and null as spec files
+    write them, anything longer than 60 characters cut short."""
     if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value) if isinstance(value, str) else str(value)
+        text = "true" if value else "false"
+    elif value is None:
+        text = "null"
+    elif isinstance(value, int) and abs(value) > 10**50:
+        text = f"a {len(str(abs(value)))}-digit integer" if abs(value) < 10**4000 else "a huge integer"
+    else:
+        text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def check_value(key: str, value: object, where: str) -> Any:
@@ -292,7 +301,9 @@ def validate_tree(G: nx.DiGraph, *, source: str | None = None) -> None:
                 )
         if v == root and attrs["audit"] != 0.0:
             raise SpecError(f"{where}: audit={show_value(attrs['audit'])} is written on the root (nobody audits the verdict)")
-        if "weight" in attrs and v != root:
+        if "weight" in attrs and v == root:
+            raise SpecError(f"{where}: weight={show_value(attrs['weight'])} has no effect: the root has no parent")
+        if "weight" in attrs:
             parent = next(iter(G.pred[v]))
             if G.nodes[parent].get("rule") != "weighted":
                 raise SpecError(

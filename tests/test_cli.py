@@ -199,3 +199,12 @@ def test_monte_carlo_summary_ranks_evaluators_not_the_root_when_the_root_is_list
     code, out, _ = run(["analyze", str(path), "--method", "monte-carlo", "--seed", "1", "--samples", "5000"], capsys)
     ranked = out.split("worst evaluators")[1].splitlines()[2:]
     assert code == 0 and sorted(line.split()[0] for line in ranked) == ["a", "b"]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_unwritable_output_is_one_line_and_status_1():
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "rrm_theory", "analyze", "models/chip-design.toml"],
+                              stdout=full, stderr=subprocess.PIPE, text=True, env=_environment())
+    assert done.returncode == 1
+    assert done.stderr.startswith("rrm-theory: cannot write the output:") and done.stderr.count("\n") == 1

@@ -266,13 +266,14 @@ def test_refuses_weighted_rules_that_need_too_many_states():
 
 
 def test_blind_spots_conditioned_locally():
-    """20 groups, each on its own leaf: many events, but few per subtree."""
+    """20 groups, each on its own leaf: many events, but never more than one at a node,
+    so the analysis runs even with max_shared_events=1."""
     nodes = {"r": {"rule": "majority"}}
     nodes |= {f"m{j}": {"parent": "r", "rule": "all"} for j in range(5)}
     nodes |= {f"c{i}": {"parent": f"m{i % 5}"} for i in range(20)}
     groups = {f"g{i}": {"probability": 0.05, "members": [f"c{i}"]} for i in range(20)}
     spec = {"defaults": {"error": 0.1, "prior": 0.8}, "blind_spots": groups, "nodes": nodes}
-    result = rrm.exact_analysis(rrm.from_dict(spec), max_shared_events=20)
+    result = rrm.exact_analysis(rrm.from_dict(spec), max_shared_events=1)
     # A leaf's blind spot acts exactly like extra deception when no other node shares it.
     for i in range(20):
         del spec["blind_spots"][f"g{i}"]
@@ -280,6 +281,43 @@ def test_blind_spots_conditioned_locally():
     independent = rrm.exact_analysis(rrm.from_dict(spec))
     for m in METRICS:
         assert getattr(result.root, m) == pytest.approx(getattr(independent.root, m), rel=1e-12)
+
+
+def test_sibling_groups_are_closed_at_their_parent():
+    """Two groups on sibling pairs under different parents: the root conditions on none."""
+    spec = {
+        "defaults": {"error": 0.1, "prior": 0.6},
+        "blind_spots": {"g": {"probability": 0.2, "members": ["a1", "a2"]},
+                        "h": {"probability": 0.3, "members": ["b1", "b2"]}},
+        "nodes": {"r": {"rule": "all"}, "a": {"parent": "r", "rule": "any"}, "b": {"parent": "r", "rule": "any"},
+                  "a1": {"parent": "a"}, "a2": {"parent": "a"}, "b1": {"parent": "b"}, "b2": {"parent": "b"}},
+    }  # fmt: skip
+    tree = rrm.from_dict(spec)
+    rrm.exact_analysis(tree, max_shared_events=1)
+    assert_matches_brute_force(tree)
+
+
+def test_refuses_too_much_work_before_doing_it():
+    groups = {f"g{i}": {"probability": 0.1, "members": [f"L1_{2 * i}", f"L1_{2 * i + 1}"]} for i in range(5)}
+    tree = rrm.balanced(1, 2001, rule="majority", error=0.1, prior=0.5, blind_spots=groups)
+    with pytest.raises(ExactRefused, match="count-state updates.*max_work"):
+        rrm.exact_analysis(tree)
+
+
+def test_large_rule_groups_are_sliced_without_changing_results(monkeypatch):
+    tree = many_groups(6)
+    whole = rrm.exact_analysis(tree)
+    monkeypatch.setattr(rrm.exact, "_SLICE_STATES", 1)  # one instance per slice
+    sliced = rrm.exact_analysis(tree)
+    for v in tree:
+        assert sliced.per_node[v] == whole.per_node[v]
+
+
+def test_unweighted_refusal_does_not_mention_decimals():
+    tree = rrm.balanced(1, 2049, rule="majority", error=0.1, prior=0.5)
+    with pytest.raises(ExactRefused) as info:
+        rrm.exact_analysis(tree)
+    assert "count states" in str(info.value) and "decimals" not in str(info.value)
 
 
 def test_per_node_metrics_mapping():

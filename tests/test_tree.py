@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import networkx as nx
+import numpy as np
 import pytest
 
 import rrm_theory as rrm
@@ -69,3 +70,12 @@ def test_analysis_of_a_graph_missing_attributes_says_how_to_build_one():
     del G.nodes["a"]["false_accept"]
     with pytest.raises(SpecError, match="'false_accept'.*validate_tree"):
         rrm.exact_analysis(G)
+
+
+def test_numpy_scalars_are_numbers_and_numpy_bools_are_not():
+    G = small()
+    G.nodes["a"].update(prior=np.float32(0.5), false_accept=np.int64(0), false_reject=np.float64(0.1))
+    rrm.validate_tree(G)
+    G.nodes["b"]["prior"] = np.bool_(True)
+    with pytest.raises(SpecError, match="node 'b': prior=True is not a probability"):
+        rrm.validate_tree(G)
