@@ -37,6 +37,11 @@ def _digits(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mantissa, shift
 
 
+def _trailing_zeros(x: np.ndarray) -> np.ndarray:
+    """Trailing zero bits of positive int64 values."""
+    return np.bitwise_count((x & -x) - 1).astype(np.int64)
+
+
 def bernoulli_words(
     rng: np.random.Generator, probs: np.ndarray, cases: np.ndarray | None, words: int
 ) -> np.ndarray:
@@ -88,6 +93,9 @@ def _bernoulli_block(rng: np.random.Generator, probs: np.ndarray, cases: np.ndar
     if not undecided.any():
         return out
     mantissa, shift = _digits(np.where(probs < 1.0, probs, 0.0))
+    # p's last binary digit that is 1: past it, a bit still undecided has U equal to
+    # p's whole expansion so far, so U >= p (equality has probability zero): a 0.
+    last = np.where(mantissa > 0, shift - _trailing_zeros(mantissa), 0).max(axis=1)
     uniform = (probs == probs[0]).all()  # every row shares its probabilities
     table: list[np.ndarray] = []
 
@@ -117,6 +125,8 @@ def _bernoulli_block(rng: np.random.Generator, probs: np.ndarray, cases: np.ndar
     decided = np.empty_like(out)
     digit = 0
     while digit < _DENSE_DIGITS:
+        if digit >= last.max():
+            return out | won
         digit += 1
         bits = digit_bits(digit)
         r = rng.bit_generator.random_raw(undecided.size).reshape(undecided.shape)
@@ -151,6 +161,13 @@ def _bernoulli_block(rng: np.random.Generator, probs: np.ndarray, cases: np.ndar
     won = np.zeros_like(undecided)
     result = out.ravel()
     while idx.size:
+        ended = digit >= last[row]
+        if ended.any():  # these words' remaining undecided bits are 0
+            result[idx] |= won
+            keep = ~ended
+            idx, row, undecided, won = idx[keep], row[keep], undecided[keep], won[keep]
+            case_bits = [c[keep] for c in case_bits]
+            continue
         digit += 1
         bits = digit_bits(digit)
         if K == 1:

@@ -239,9 +239,11 @@ class _Runner:
         episodes = 64 * self.words
         chunks = -(-samples // episodes)
         tail = samples - (chunks - 1) * episodes
+        # at least four tasks per worker, so that no worker idles (numbers do not depend on it)
+        step = max(1, min(self.batch, -(-chunks // (4 * self.workers)))) if self.pool else self.batch
         tasks = []
-        for lo in range(first, first + chunks, self.batch):
-            hi = min(lo + self.batch, first + chunks)
+        for lo in range(first, first + chunks, step):
+            hi = min(lo + step, first + chunks)
             tasks.append((lo, hi, tail if hi == first + chunks else 0))
         if self.bar is not None:
             self.bar.total += samples
