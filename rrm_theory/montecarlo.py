@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Hashable, Iterator, Mapping
+from typing import Any, Hashable, Mapping
 
 import networkx as nx
 import numpy as np
@@ -36,7 +36,7 @@ import numpy as np
 from ._compile import Compiled, compile_tree
 from ._sampler import ChunkSampler
 from .intervals import INTERVALS, newcombe_difference, proportion_interval
-from .results import METRICS
+from .results import ByNode
 
 __all__ = ["Estimate", "MonteCarloResult", "monte_carlo", "chunk_episodes", "DEFAULT_MAX_SAMPLES"]
 
@@ -102,21 +102,15 @@ def _estimates(counts: np.ndarray, n: int, confidence: float, interval: str) -> 
     return out
 
 
-class _PerNode(Mapping[Hashable, Mapping[str, "Estimate | None"]]):
+class _PerNode(ByNode[Mapping[str, "Estimate | None"]]):
     """Per-node estimates, computed on access from the counts."""
 
     def __init__(self, nodes: list[Hashable], counts: np.ndarray, n: int, confidence: float, interval: str):
-        self._nodes, self._index = nodes, {v: i for i, v in enumerate(nodes)}
+        super().__init__(nodes)
         self._counts, self._n, self._conf, self._interval = counts, n, confidence, interval
 
-    def __getitem__(self, node: Hashable) -> Mapping[str, Estimate | None]:
-        return _estimates(self._counts[self._index[node]], self._n, self._conf, self._interval)
-
-    def __iter__(self) -> Iterator[Hashable]:
-        return iter(self._nodes)
-
-    def __len__(self) -> int:
-        return len(self._nodes)
+    def _row(self, i: int) -> Mapping[str, Estimate | None]:
+        return _estimates(self._counts[i], self._n, self._conf, self._interval)
 
 
 @dataclass(frozen=True)

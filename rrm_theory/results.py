@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Hashable, Iterator, Mapping
+from typing import Any, Hashable, Iterator, Mapping, TypeVar
 
 import numpy as np
 
-__all__ = ["METRICS", "Metrics", "NodeMetrics", "Analysis"]
+__all__ = ["METRICS", "Metrics", "ByNode", "NodeMetrics", "Analysis"]
 
 #: The metric names, in the order they are reported.
 METRICS = ("p_good", "error", "false_accept", "false_reject", "youden")
@@ -44,23 +44,21 @@ def _value(x: float) -> float | None:
     return None if math.isnan(x) else float(x)
 
 
-class NodeMetrics(Mapping[Hashable, Metrics]):
-    """Per-node metrics, a read-only mapping node -> :class:`Metrics` backed by arrays.
+V = TypeVar("V")
 
-    :meth:`array` gives one metric for every node at once (NaN = undefined),
-    in the order of iteration.
-    """
 
-    def __init__(self, nodes: list[Hashable], arrays: Mapping[str, np.ndarray]):
+class ByNode(Mapping[Hashable, V]):
+    """A read-only mapping node -> value, computed on access from row ``i`` of some arrays."""
+
+    def __init__(self, nodes: list[Hashable]):
         self._nodes = list(nodes)
         self._index = {v: i for i, v in enumerate(self._nodes)}
-        self._arrays = {m: np.asarray(arrays[m], dtype=float) for m in METRICS}
-        for a in self._arrays.values():
-            a.setflags(write=False)
 
-    def __getitem__(self, node: Hashable) -> Metrics:
-        i = self._index[node]
-        return Metrics(*(_value(self._arrays[m][i]) for m in METRICS))  # type: ignore[arg-type]
+    def _row(self, i: int) -> V:
+        raise NotImplementedError  # pragma: no cover - every subclass defines it
+
+    def __getitem__(self, node: Hashable) -> V:
+        return self._row(self._index[node])
 
     def __iter__(self) -> Iterator[Hashable]:
         return iter(self._nodes)
@@ -68,14 +66,31 @@ class NodeMetrics(Mapping[Hashable, Metrics]):
     def __len__(self) -> int:
         return len(self._nodes)
 
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} of {len(self)} nodes>"
+
+
+class NodeMetrics(ByNode[Metrics]):
+    """Per-node metrics, a read-only mapping node -> :class:`Metrics` backed by arrays.
+
+    :meth:`array` gives one metric for every node at once (NaN = undefined),
+    in the order of iteration.
+    """
+
+    def __init__(self, nodes: list[Hashable], arrays: Mapping[str, np.ndarray]):
+        super().__init__(nodes)
+        self._arrays = {m: np.asarray(arrays[m], dtype=float) for m in METRICS}
+        for a in self._arrays.values():
+            a.setflags(write=False)
+
+    def _row(self, i: int) -> Metrics:
+        return Metrics(*(_value(self._arrays[m][i]) for m in METRICS))  # type: ignore[arg-type]
+
     def array(self, metric: str) -> np.ndarray:
         """One metric for every node (a copy; NaN where undefined)."""
         if metric not in self._arrays:
             raise KeyError(f"{metric!r} is not a metric; metrics: {', '.join(METRICS)}")
         return self._arrays[metric].copy()
-
-    def __repr__(self) -> str:
-        return f"<NodeMetrics of {len(self)} nodes>"
 
 
 @dataclass(frozen=True)
