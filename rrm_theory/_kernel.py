@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["threshold_rule", "apply_coverage", "evaluator"]
+__all__ = ["threshold_rule", "apply_coverage", "node_input", "evaluator"]
 
 _IDENTITY = np.eye(2)
 
@@ -149,6 +149,18 @@ def apply_coverage(lp_rule: np.ndarray, pu: np.ndarray, coverage: np.ndarray) ->
     out = pu.copy()
     out[:, 0] = w_rule[:, None] * pu[:, 0] + w_unc[:, None] * pu[:, 1]
     return lp, out
+
+
+def node_input(
+    lp: np.ndarray, pr: np.ndarray, weights: tuple[int, ...], T: int, coverage: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """A node's truth and input from its children's: ``lp`` (G, n, 2), ``pr`` (G, n, 2, 2)
+    -> ``log P(Y = y)`` (G, 2) and ``P(U = u | Y = y)`` (G, 2, 2)."""
+    if len(weights) == 1:  # every rule passes a single child's value through
+        lp_rule, pu_rule = lp[:, 0], pr[:, 0]
+    else:
+        lp_rule, pu_rule = threshold_rule(lp, pr, weights, T)
+    return apply_coverage(lp_rule, pu_rule, coverage)
 
 
 def evaluator(

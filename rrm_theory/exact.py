@@ -38,13 +38,14 @@ Numerics
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
 
 from ._compile import compile_tree
 from ._conditioning import ALTERNATIVES, Instances, shared_events
-from ._kernel import apply_coverage, evaluator, threshold_rule
+from ._kernel import evaluator, node_input
 from .errors import ExactRefused
 from .results import METRICS, Analysis, NodeMetrics
 
@@ -107,10 +108,10 @@ def exact_analysis(
     >>> round(result.per_node["a"].error, 4)
     0.1
     """
-    c = compile_tree(tree)
-    plan = Instances(c, shared_events(c), max_shared_events=max_shared_events, max_instances=max_instances)
-    lp, pv = _evaluate(plan, max_work)
-    arrays = _node_metrics(plan, lp, pv)
+    run = forward(tree, max_shared_events=max_shared_events, max_instances=max_instances, max_work=max_work)
+    plan = run.plan
+    c = plan.c
+    arrays = _node_metrics(plan, run.lp, run.pv)
     order = np.fromiter((c.index[v] for v in tree), dtype=np.int64, count=c.size)
     per_node = NodeMetrics(list(tree), {m: arrays[m][order] for m in METRICS})
     return Analysis(
@@ -154,11 +155,33 @@ def _rule_groups(plan: Instances, max_work: int) -> list[tuple[np.ndarray, tuple
     return groups
 
 
-def _evaluate(plan: Instances, max_work: int) -> tuple[np.ndarray, np.ndarray]:
-    """One pass, leaves to root: per instance ``log P(Y = y)`` and ``P(V = x | Y = y)``."""
+@dataclass
+class Forward:
+    """The exact pass's per-instance laws: ``lp`` log P(Y = y); ``pu``, ``pv``, ``pr``
+    P(U = x | Y = y), P(V = x | Y = y), P(R = x | Y = y); and the rule groups in order."""
+
+    plan: Instances
+    groups: list[tuple[np.ndarray, tuple[int, ...], int]]
+    lp: np.ndarray
+    pu: np.ndarray
+    pv: np.ndarray
+    pr: np.ndarray
+
+
+def forward(tree: nx.DiGraph, *, max_shared_events: int = 16, max_instances: int = 2**22,
+            max_work: int = 2**30) -> Forward:  # fmt: skip
+    """Run the exact pass and keep every intermediate law (for importance and bounds)."""
+    c = compile_tree(tree)
+    plan = Instances(c, shared_events(c), max_shared_events=max_shared_events, max_instances=max_instances)
+    return _evaluate(plan, max_work)
+
+
+def _evaluate(plan: Instances, max_work: int) -> Forward:
+    """One pass, leaves to root, over every instance."""
     c = plan.c
     groups = _rule_groups(plan, max_work)
     lp = np.empty((plan.total, 2))
+    pu_all = np.empty((plan.total, 2, 2))
     pv = np.empty((plan.total, 2, 2))
     pr = np.empty((plan.total, 2, 2))
     if plan.trivial:
@@ -169,6 +192,7 @@ def _evaluate(plan: Instances, max_work: int) -> tuple[np.ndarray, np.ndarray]:
     def finish(inst: np.ndarray, lp_inst: np.ndarray, pu: np.ndarray) -> None:
         node = plan.node_of[inst]
         lp[inst] = lp_inst
+        pu_all[inst] = pu
         pv[inst], pr[inst] = evaluator(
             pu, c.false_accept[node], c.false_reject[node], plan.log_keep[inst], c.audit[node]
         )
@@ -186,12 +210,8 @@ def _evaluate(plan: Instances, max_work: int) -> tuple[np.ndarray, np.ndarray]:
         for lo in range(0, len(all_inst), step):
             inst = all_inst[lo : lo + step]
             kids = plan.children(inst, len(weights))
-            if len(weights) == 1:  # every rule passes a single child's value through
-                lp_rule, pu_rule = lp_up[kids[:, 0]], pr_up[kids[:, 0]]
-            else:
-                lp_rule, pu_rule = threshold_rule(lp_up[kids], pr_up[kids], weights, T)
-            finish(inst, *apply_coverage(lp_rule, pu_rule, c.coverage[plan.node_of[inst]]))
-    return lp, pv
+            finish(inst, *node_input(lp_up[kids], pr_up[kids], weights, T, c.coverage[plan.node_of[inst]]))
+    return Forward(plan, groups, lp, pu_all, pv, pr)
 
 
 def _lift(plan: Instances, inst: np.ndarray, lp: np.ndarray, pr: np.ndarray,
