@@ -12,6 +12,7 @@ their oversight error computed exactly.
 from .errors import ExactRefused, RRMError, SpecError
 from .exact import exact_analysis
 from .generators import balanced, chain
+from .importance import Importance, NodeImportance, importance
 from .montecarlo import Estimate, MonteCarloResult, monte_carlo
 from .results import METRICS, Analysis, Metrics, NodeMetrics
 from .rules import Rule, parse_rule
@@ -24,6 +25,9 @@ __all__ = [
     "ExactRefused",
     "exact_analysis",
     "monte_carlo",
+    "importance",
+    "Importance",
+    "NodeImportance",
     "MonteCarloResult",
     "Estimate",
     "balanced",

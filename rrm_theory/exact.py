@@ -49,7 +49,7 @@ from ._kernel import evaluator, node_input
 from .errors import ExactRefused
 from .results import METRICS, Analysis, NodeMetrics
 
-__all__ = ["exact_analysis", "MAX_RULE_STATES"]
+__all__ = ["exact_analysis", "forward", "analysis_from", "Forward", "MAX_RULE_STATES"]
 
 #: The largest capped sum (threshold, or rejections counted) a node's rule may need.
 MAX_RULE_STATES = 1024
@@ -109,6 +109,11 @@ def exact_analysis(
     0.1
     """
     run = forward(tree, max_shared_events=max_shared_events, max_instances=max_instances, max_work=max_work)
+    return analysis_from(tree, run)
+
+
+def analysis_from(tree: nx.DiGraph, run: Forward) -> Analysis:
+    """The :class:`Analysis` of a finished exact pass."""
     plan = run.plan
     c = plan.c
     arrays = _node_metrics(plan, run.lp, run.pv)
