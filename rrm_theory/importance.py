@@ -268,6 +268,8 @@ def _adjoint(run: Forward, root: Metrics) -> dict[str, np.ndarray]:
             arrays[f"d_{name}/{p}"] = d[p][:, m] + undefined[m]
         arrays[f"{name}_if_perfect"] = np.clip(base[m] + perfect[:, m], 0.0, 1.0) + undefined[m]
     arrays["false_accept_if_failed"] = np.clip(base[0] + failed[:, 0], 0.0, 1.0) + undefined[0]
+    for name in ("false_accept", "false_reject"):
+        arrays[f"d_{name}/audit"][0] = np.nan  # the root is never audited
     return arrays
 
 

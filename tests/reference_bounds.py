@@ -114,7 +114,8 @@ def _rule_table(G: nx.DiGraph, v: Hashable, kids: list[Hashable]) -> np.ndarray:
 
 def _index(xs: list[np.ndarray]) -> np.ndarray:
     """The row of a rule table: bit c is child c's value (arrays broadcast)."""
-    return sum(x.astype(np.int64) << c for c, x in enumerate(xs))
+    dtype = np.uint8 if len(xs) <= 8 else np.int64
+    return sum(x.astype(dtype) << dtype(c) for c, x in enumerate(xs))
 
 
 def _joint(G: nx.DiGraph, configs: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -154,9 +155,12 @@ def _joint(G: nx.DiGraph, configs: np.ndarray) -> tuple[np.ndarray, float, float
                 U = tables[v][_index([R[c] for c in kids])]
             V = np.where(U, rho[v, 1], rho[v, 0])
             R[v] = np.where(val["A", v], Y[v], V) if v != root else V
-        y, vr = np.broadcast_arrays(Y[root], R[root])
-        out.append(np.stack([(~y & vr) @ prob, (y & ~vr) @ prob, (y != vr) @ prob], axis=1))
-    y = Y[root][0]
+        y = Y[root][0]
+        # P(Y=0, V=1) = sum over rows with Y = 0 and V = 1;  P(Y=1, V=0) = P(Y=1) - P(Y=1, V=1)
+        both = np.broadcast_to(R[root], (len(zs), len(rows))).astype(float) @ np.stack(
+            [np.where(y, 0.0, prob), np.where(y, prob, 0.0)], axis=1)
+        fa, fr = both[:, 0], prob[y].sum() - both[:, 1]
+        out.append(np.stack([fa, fr, fa + fr], axis=1))
     return (np.concatenate(out)[:len(configs)], float(prob[~y].sum()) if (~y).any() else None,
             float(prob[y].sum()) if y.any() else None)
 
