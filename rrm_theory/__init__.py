@@ -11,6 +11,8 @@ their oversight error computed exactly.
 
 from .errors import ExactRefused, RRMError, SpecError
 from .exact import exact_analysis
+from .adversary import Robustness, robustness
+from .bounds import Bounds, bounds, concentration, fast_bounds, lp_bounds
 from .generators import balanced, chain
 from .importance import Importance, NodeImportance, importance
 from .montecarlo import Estimate, MonteCarloResult, monte_carlo
@@ -25,6 +27,13 @@ __all__ = [
     "ExactRefused",
     "exact_analysis",
     "monte_carlo",
+    "robustness",
+    "Robustness",
+    "bounds",
+    "fast_bounds",
+    "lp_bounds",
+    "Bounds",
+    "concentration",
     "importance",
     "Importance",
     "NodeImportance",

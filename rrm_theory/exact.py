@@ -171,6 +171,8 @@ class Forward:
     pu: np.ndarray
     pv: np.ndarray
     pr: np.ndarray
+    lp_up: np.ndarray  # the passed-up states (plan.up_index), what parents combine
+    pr_up: np.ndarray
 
 
 def forward(tree: nx.DiGraph, *, max_shared_events: int = 16, max_instances: int = 2**22,
@@ -216,7 +218,7 @@ def _evaluate(plan: Instances, max_work: int) -> Forward:
             inst = all_inst[lo : lo + step]
             kids = plan.children(inst, len(weights))
             finish(inst, *node_input(lp_up[kids], pr_up[kids], weights, T, c.coverage[plan.node_of[inst]]))
-    return Forward(plan, groups, lp, pu_all, pv, pr)
+    return Forward(plan, groups, lp, pu_all, pv, pr, lp_up, pr_up)
 
 
 def _lift(plan: Instances, inst: np.ndarray, lp: np.ndarray, pr: np.ndarray,

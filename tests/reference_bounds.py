@@ -118,7 +118,8 @@ def _index(xs: list[np.ndarray]) -> np.ndarray:
     return sum(x.astype(dtype) << dtype(c) for c, x in enumerate(xs))
 
 
-def _joint(G: nx.DiGraph, configs: np.ndarray) -> tuple[np.ndarray, float, float]:
+def _joint(G: nx.DiGraph,
+           configs: np.ndarray) -> tuple[np.ndarray, float | None, float | None]:
     """Per configuration (rows of configs): P(Y=0,V=1), P(Y=1,V=0), P(V!=Y) at the root;
     also P(Y_root = 0) and P(Y_root = 1), each None when no episode has it."""
     _check_sizes(G)
@@ -136,7 +137,7 @@ def _joint(G: nx.DiGraph, configs: np.ndarray) -> tuple[np.ndarray, float, float
         val.setdefault(key, np.full((1, len(rows)), p == 1.0))
     order = list(reversed(list(nx.topological_sort(G))))
     tables = {v: _rule_table(G, v, list(G.successors(v))) for v in order if G.out_degree(v)}
-    out = []
+    out: list[np.ndarray] = []
     step = max(1, CHUNK // len(rows))
     for start in range(0, max(len(configs), 1), step):
         zs = configs[start:start + step]
