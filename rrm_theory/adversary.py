@@ -1,22 +1,16 @@
 """Adversarial robustness: deception as a worst case (docs/bounds.md section 5).
 
-An adversary sees the whole episode and corrupts at most t evaluators (never
-the root unless asked) so that the root approves; a corrupted evaluator
-approves whatever its input.
+An adversary sees the whole episode (truths, every evaluator's response, the
+audit coins, the shared events) and corrupts at most t evaluators, never the
+root unless asked, so that the root approves; a corrupted evaluator approves
+whatever its input. Honest evaluators answer the inputs they then get with
+their realised responses, which need not be monotone: a channel that flips
+both ways negates, so corrupting a helper deep in the tree can matter.
 
-Why the root's children suffice
-    Below the root, making a node v approve costs 0 if it already does, and
-    otherwise exactly 1: corrupting v itself works (unless v is audited, when
-    its parent sees the truth and nothing helps), and going through its
-    children instead costs at least one corruption too. So an optimal
-    adversary corrupts only children of the root (or the root itself), each
-    rejecting, unaudited child costing 1, and the minimum cost to make the
-    root's input approve is the fewest such children whose weights close the
-    gap to the threshold (heaviest first).
-
-The exact pass gives each child's joint law of (truth, report) per outcome of
-the shared events the root conditions on; a count dynamic programme over the
-root's children then gives the joint law of (root truth, cost) exactly.
+The curve is exact, by a dynamic programme over the tree (see
+:mod:`rrm_theory._adversary_dp`); the most likely bad outcome and an optimal
+corruption on it come from a max-product pass and the same recursion on that
+one episode.
 """
 
 from __future__ import annotations
@@ -30,12 +24,10 @@ import networkx as nx
 import numpy as np
 
 from .errors import RRMError
+from ._adversary_dp import root_cost_law
 from .exact import Forward, analysis_from, forward
 
-__all__ = ["Robustness", "robustness", "MAX_ROOT_STATES"]
-
-#: The most states the root's count programme may have.
-MAX_ROOT_STATES = 1 << 22
+__all__ = ["Robustness", "robustness"]
 
 
 @dataclass(frozen=True)
@@ -126,130 +118,10 @@ def robustness(tree: nx.DiGraph, *, budget: int = 3, root_corruptible: bool = Fa
     analysis = analysis_from(tree, run)
     curve = None
     if analysis.root.false_accept is not None:
-        joint, p_bad = _cost_law(run, budget, root_corruptible)
+        joint, p_bad = root_cost_law(run, budget, root_corruptible)
         curve = [float(x) for x in np.clip(np.cumsum(joint) / p_bad, 0.0, 1.0)]
     outcome, probability, cost, chosen = _most_likely_bad(tree, run, root_corruptible)
     return Robustness(budget, curve, cost, chosen, outcome, probability, root_corruptible)
-
-
-# ----------------------------------------------------------------- the curve
-
-
-def _cost_law(run: Forward, budget: int, root_corruptible: bool) -> tuple[np.ndarray, float]:
-    """``P(Y_root = 0, cost = t)`` for t = 0..budget, and ``P(Y_root = 0)``.
-
-    The root's cost given its honest input and its response rho: input approves,
-    rho(1) = 1: 0; input rejects and rho(0) = 1: 0; input rejects, rho(0) = 0,
-    rho(1) = 1: the cost k of making the input approve; otherwise infinite, and
-    with a corruptible root every non-zero cost is at most 1.
-    """
-    plan, c = run.plan, run.plan.c
-    inst = plan.of(np.array([0]))
-    weight = np.exp(plan.log_weight[inst])  # P(outcome of the root's shared events)
-    keep = np.exp(plan.log_keep[inst])
-    fa, fr = c.false_accept[0], c.false_reject[0]
-    yes0 = 1.0 - (1.0 - fa) * keep  # P(rho(0) = 1)
-    yes1 = 1.0 - fr * keep  # P(rho(1) = 1)
-    only1 = keep * (1.0 - fa) * (1.0 - fr)  # P(rho(0) = 0, rho(1) = 1)
-    out = np.zeros(budget + 1)
-    if c.n_children[0] == 0:  # a single human judging directly: nothing below to corrupt
-        bad_yes, bad_no = np.zeros_like(weight), np.exp(run.lp[inst, 0])
-        by_cost = np.zeros((len(inst), budget + 2))
-    else:
-        n = int(c.n_children[0])
-        form = c.forms[0]
-        assert form is not None
-        classes = _child_classes(run, c.first_child[0] + np.arange(n), plan.children(inst, n))
-        law = _count_programme(classes, form.weights, form.threshold, budget)  # (I, ruleY, U, cost)
-        bad = law[:, 0] + (1.0 - c.coverage[0]) * law[:, 1]  # Y_root = 0: the rule rejects, or coverage fails
-        bad_yes, by_cost = bad[:, 1].sum(axis=1), bad[:, 0]
-        bad_no = by_cost.sum(axis=1)
-    p_bad = float((weight * (bad_yes + bad_no)).sum())
-    out[0] = float((weight * (bad_yes * yes1 + bad_no * yes0)).sum())
-    if root_corruptible:
-        if budget >= 1:
-            out[1] = float((weight * (bad_yes * (1.0 - yes1) + bad_no * (1.0 - yes0))).sum())
-    else:
-        for t in range(1, budget + 1):
-            out[t] = float((weight * by_cost[:, t] * only1).sum())
-    return out, p_bad
-
-
-def _child_classes(run: Forward, nodes: np.ndarray, kids: np.ndarray) -> np.ndarray:
-    """Per root instance and child: ``P(Y_c = y, class)`` for the classes approves /
-    rejects and is corruptible / rejects and is audited (its parent sees Y_c = 0)."""
-    a = run.plan.c.audit[nodes][None, :, None]
-    p_y = np.exp(run.lp_up[kids])  # (I, n, 2)
-    # P(R_c = 0 | Y_c = y) = a [y = 0] + (1 - a) P(V_c = 0 | Y_c = y)
-    audited_reject = p_y * a * np.array([1.0, 0.0])
-    corruptible = np.clip(p_y * run.pr_up[kids][..., 0] - audited_reject, 0.0, None)
-    approve = np.clip(p_y - corruptible - audited_reject, 0.0, None)
-    return np.stack([approve, corruptible, audited_reject], axis=-1)
-
-
-def _count_programme(classes: np.ndarray, weights: tuple[int, ...], T: int, budget: int) -> np.ndarray:
-    """Joint law of (rule(Y), honest U, cost to make U approve, capped at budget + 1) per instance.
-
-    State: truth weight (capped at T), approved weight (capped at T), and for
-    each distinct weight the number of corruptible rejecting children (capped
-    at budget + 1).
-    """
-    I = classes.shape[0]
-    distinct = sorted(set(weights), reverse=True)
-    cap = budget + 1
-    shape = (I, T + 1, T + 1) + (cap + 1,) * len(distinct)
-    if math.prod(shape) > MAX_ROOT_STATES:
-        raise RRMError(
-            f"the root's rule needs {math.prod(shape):,} adversary states, more than {MAX_ROOT_STATES:,}; "
-            "lower the budget"
-        )
-    state = np.zeros(shape)
-    state[(slice(None), 0, 0) + (0,) * len(distinct)] = 1.0
-    for j, w in enumerate(weights):
-        d = distinct.index(w)
-        new = np.zeros_like(state)
-        for y in (0, 1):
-            moved = _shift(state, 1, w * y, T)  # truth weight
-            p = classes[:, j, y]  # (I, 3)
-            expand = (slice(None),) + (None,) * (len(shape) - 1)
-            new += p[:, 0][expand] * _shift(moved, 2, w, T)  # approves
-            new += p[:, 1][expand] * _shift(moved, 3 + d, 1, cap)  # corruptible rejection
-            new += p[:, 2][expand] * moved  # audited rejection: can never help
-        state = new
-    out = np.zeros((I, 2, 2, cap + 1))
-    for index in itertools.product(*(range(s) for s in shape[1:])):
-        truth, approved, counts = index[0], index[1], index[2:]
-        cost = _fewest(T - approved, distinct, counts, cap)
-        out[:, int(truth >= T), int(approved >= T), cost] += state[(slice(None),) + index]
-    return out
-
-
-def _shift(state: np.ndarray, axis: int, by: int, cap: int) -> np.ndarray:
-    """Move mass from index i to min(i + by, cap) along ``axis``."""
-    if by == 0:
-        return state
-    out = np.zeros_like(state)
-    src: list[Any] = [slice(None)] * state.ndim
-    dst: list[Any] = [slice(None)] * state.ndim
-    if by < cap:
-        src[axis], dst[axis] = slice(0, cap - by), slice(by, cap)
-        out[tuple(dst)] = state[tuple(src)]
-    src[axis] = slice(max(cap - by, 0), cap + 1)
-    dst[axis] = cap
-    out[tuple(dst)] += state[tuple(src)].sum(axis=axis)
-    return out
-
-
-def _fewest(gap: int, distinct: list[int], counts: tuple[int, ...], cap: int) -> int:
-    """Fewest corruptions closing a weight gap, heaviest first (``cap`` = impossible within budget)."""
-    used = 0
-    for w, k in zip(distinct, counts):
-        if gap <= 0:
-            break
-        take = min(k, -(-gap // w))
-        used += take
-        gap -= take * w
-    return min(used, cap) if gap <= 0 else cap
 
 
 # ----------------------------------------------------------------- the most likely bad outcome
@@ -345,58 +217,62 @@ def _knapsack(child_best: list[np.ndarray], weights: tuple[int, ...], T: int):  
 
 
 def _min_corruptions(tree: nx.DiGraph, c, outcome: dict[tuple, int], root_corruptible: bool):  # type: ignore[no-untyped-def]
-    """Honest reports on the outcome, then the fewest corruptions making the root approve."""
+    """The fewest corruptions making the root approve on one episode, and one such set.
+
+    The same recursion as the curve, on concrete values: for every node its
+    honest report and the cheapest set of corruptions that flips it.
+    """
     n = c.size
-    Y = np.zeros(n, dtype=int)
-    R = np.zeros(n, dtype=int)
-    V = np.zeros(n, dtype=int)
-    U = np.zeros(n, dtype=int)
-    rho = {}
     groups_of: dict[int, list[str]] = {}
     for name, _, members in c.groups:
         for m in members.tolist():
             groups_of.setdefault(m, []).append(name)
+    Y = [0] * n
+    R = [0] * n
+    flip: list[tuple[int, ...] | None] = [None] * n  # corruptions flipping R_v (None: impossible)
+    root_V = 0
+    root_flip: tuple[int, ...] | None = None
     for i in range(n - 1, -1, -1):
         v = c.nodes[i]
         if c.n_children[i] == 0:
             Y[i] = outcome[("Y", v)]
-            U[i] = Y[i]
+            U, flip_u = Y[i], None
         else:
-            below = range(c.first_child[i], c.first_child[i] + c.n_children[i])
+            kids = list(range(c.first_child[i], c.first_child[i] + c.n_children[i]))
             form = c.forms[i]
-            truth = sum(w * Y[k] for w, k in zip(form.weights, below))
-            seen = sum(w * R[k] for w, k in zip(form.weights, below))
-            Y[i] = int(truth >= form.threshold) * outcome[("H", v)]
-            U[i] = int(seen >= form.threshold)
-        override = outcome[("D", v)] or (outcome.get(("M",), 0) and outcome[("X", v)]) or any(
+            Y[i] = int(sum(w * Y[k] for w, k in zip(form.weights, kids)) >= form.threshold) * outcome[("H", v)]
+            seen = sum(w * R[k] for w, k in zip(form.weights, kids))
+            U = int(seen >= form.threshold)
+            gap = form.threshold - seen if not U else seen - form.threshold + 1
+            # flip children that report what the input says (0s up to reach T, or 1s down below it)
+            items = [(w, f) for w, k in zip(form.weights, kids) if R[k] == U and (f := flip[k]) is not None]
+            flip_u = _cheapest(items, gap)
+        override = outcome[("D", v)] or (outcome[("M",)] and outcome[("X", v)]) or any(
             outcome[("B", g)] for g in groups_of.get(i, ())
         )
-        rho0 = int(bool(override or outcome[("FA", v)]))
-        rho1 = int(bool(override or not outcome[("FR", v)]))
-        rho[i] = (rho0, rho1)
-        V[i] = rho1 if U[i] else rho0
-        R[i] = Y[i] if outcome[("A", v)] else V[i]
-    if V[0]:
+        rho = (int(bool(override or outcome[("FA", v)])), int(bool(override or not outcome[("FR", v)])))
+        V = rho[U]
+        through = flip_u if rho[1 - U] != V else None
+        if V == 0 and (i != 0 or root_corruptible):
+            through = (i,)  # corrupting the node itself costs 1, never more than any other way
+        if i == 0:
+            root_V, root_flip = V, through
+        R[i] = Y[i] if outcome[("A", v)] else V
+        flip[i] = None if outcome[("A", v)] else through
+    if root_V:
         return 0, []
-    root = c.nodes[0]
-    if c.n_children[0] == 0 or not rho[0][1]:
-        return (1, [root]) if root_corruptible else (None, [])
-    form = c.forms[0]
-    kids = list(range(c.first_child[0], c.first_child[0] + c.n_children[0]))
-    gap = form.threshold - sum(w * R[k] for w, k in zip(form.weights, kids))
-    candidates = sorted(
-        ((w, k) for w, k in zip(form.weights, kids) if not R[k] and not outcome[("A", c.nodes[k])]),
-        key=lambda wk: (-wk[0], wk[1]),
-    )
-    chosen = []
-    for w, k in candidates:
-        if gap <= 0:
-            break
-        chosen.append(c.nodes[k])
-        gap -= w
-    if gap > 0:
-        return (1, [root]) if root_corruptible else (None, [])
-    if root_corruptible and len(chosen) > 1:
-        return 1, [root]
-    return len(chosen), chosen
+    if root_flip is None:
+        return None, []
+    return len(root_flip), sorted((c.nodes[k] for k in root_flip), key=str)
 
+
+def _cheapest(items: list[tuple[int, tuple[int, ...]]], gap: int) -> tuple[int, ...] | None:
+    """Fewest corruptions (union of disjoint sets) whose weights reach ``gap``: a small knapsack."""
+    best: dict[int, tuple[int, ...]] = {0: ()}
+    for w, cost_set in items:
+        for reached, chosen in list(best.items()):
+            key = min(gap, reached + w)
+            candidate = chosen + cost_set
+            if key not in best or len(candidate) < len(best[key]):
+                best[key] = candidate
+    return best.get(gap)

@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from typing import Any, Sequence, TextIO
 
 from . import __version__
+from .adversary import Robustness, robustness
+from .bounds import Bounds, bounds, concentration
 from .errors import ExactRefused, RRMError, SpecError
 from .exact import exact_analysis
+from .importance import Importance, importance
 from .intervals import INTERVALS
 from .montecarlo import DEFAULT_MAX_SAMPLES, MonteCarloResult, monte_carlo
-from .report import format_comparison, format_summary
+from .report import format_bounds, format_comparison, format_importance, format_robustness, format_summary
 from .results import Analysis
 from .spec import load_spec
 from .tree import tree_depth, tree_leaves
@@ -81,6 +84,9 @@ def _parser() -> argparse.ArgumentParser:
         help="default: exact, or both when a Monte Carlo option is given; where exact analysis "
         "declines a tree, the default runs Monte Carlo instead and says so",
     )
+    extras = analyze.add_argument_group("bounds, adversary, importance")
+    extras.add_argument("--budget", type=_whole(0), default=3, help="adversary's corruption budget T (default 3)")
+    extras.add_argument("--corrupt-root", action="store_true", help="let the adversary corrupt the root overseer")
     mc = analyze.add_argument_group("Monte Carlo")
     mc.add_argument("--samples", type=_whole(1), help=f"episodes to sample (default {DEFAULT_SAMPLES:,})")
     mc.add_argument("--seed", type=_whole(0), help="seed (default: fresh, and reported so the run can be repeated)")
@@ -102,6 +108,10 @@ class _Outcome:
     exact: Analysis | None
     mc: MonteCarloResult | None
     note: str = ""
+    bounds: Bounds | None = None
+    robustness: Robustness | None = None
+    importance: Importance | None = None
+    concentration: list[dict[str, Any]] | None = None
 
     def json(self, per_node: bool) -> dict[str, Any]:
         if self.exact is not None:
@@ -122,6 +132,11 @@ class _Outcome:
                     str(v): {m: (None if e is None else e.estimate) for m, e in d.items()}
                     for v, d in self.mc.per_node.items()
                 }
+        if self.bounds is not None:
+            obj["bounds"] = self.bounds.to_dict()
+            obj["robustness"] = None if self.robustness is None else self.robustness.to_dict()
+            obj["importance"] = None if self.importance is None else self.importance.to_list()
+            obj["concentration"] = self.concentration
         if self.mc is not None:
             obj["monte_carlo"] = self.mc.to_dict(per_node=per_node)
         return obj
@@ -167,7 +182,24 @@ def _run(source: str, tree: Any, args: argparse.Namespace, err: TextIO, interact
                 "raise --max-samples",
                 file=err,
             )
-    return _Outcome(source, tree, exact, mc, note)
+    outcome = _Outcome(source, tree, exact, mc, note)
+    if method != "monte-carlo":
+        outcome.bounds = bounds(tree)
+        if exact is not None:
+            outcome.robustness = _optional("adversary analysis", err, lambda: robustness(
+                tree, budget=args.budget, root_corruptible=args.corrupt_root))  # fmt: skip
+            outcome.importance = _optional("importance", err, lambda: importance(tree))
+            outcome.concentration = concentration(tree)
+    return outcome
+
+
+def _optional(what: str, err: TextIO, compute: Any) -> Any:
+    """An extra that may decline a tree (too many states or analyses): a note and null."""
+    try:
+        return compute()
+    except RRMError as exc:
+        print(f"rrm-theory: note: {what} skipped: {exc}", file=err)
+        return None
 
 
 def _analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -182,11 +214,29 @@ def _analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write("\n\n".join(_summary(o, args.per_node) for o in outcomes) + "\n")
     else:
         rows = [(o.tree.graph["name"], o.tree.number_of_nodes(), tree_depth(o.tree), o.root()) for o in outcomes]
-        out.write(format_comparison(rows) + "\n")
+        extras = [
+            (o.bounds.false_accept if o.bounds else None,
+             o.robustness.worst_false_accept[1]
+             if o.robustness and o.robustness.worst_false_accept and len(o.robustness.worst_false_accept) > 1
+             else None)
+            for o in outcomes
+        ]  # fmt: skip
+        out.write(format_comparison(rows, extras) + "\n")
     return 0
 
 
 def _summary(o: _Outcome, per_node: bool) -> str:
+    parts = [_basic(o, per_node)]
+    if o.bounds is not None:
+        parts.append(format_bounds(o.bounds))
+    if o.robustness is not None:
+        parts.append(format_robustness(o.robustness))
+    if o.importance is not None:
+        parts.append(format_importance(o.importance))
+    return "\n".join(p for p in parts if p)
+
+
+def _basic(o: _Outcome, per_node: bool) -> str:
     return format_summary(
         o.exact,
         o.mc,

@@ -43,8 +43,8 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from ._compile import compile_tree
-from ._conditioning import ALTERNATIVES, Instances, shared_events
+from ._compile import Compiled, compile_tree
+from ._conditioning import ALTERNATIVES, Instances, SharedEvents, shared_events
 from ._kernel import evaluator, node_input
 from .errors import ExactRefused
 from .results import METRICS, Analysis, NodeMetrics
@@ -178,8 +178,16 @@ class Forward:
 def forward(tree: nx.DiGraph, *, max_shared_events: int = 16, max_instances: int = 2**22,
             max_work: int = 2**30) -> Forward:  # fmt: skip
     """Run the exact pass and keep every intermediate law (for importance and bounds)."""
-    c = compile_tree(tree)
-    plan = Instances(c, shared_events(c), max_shared_events=max_shared_events, max_instances=max_instances)
+    return forward_compiled(compile_tree(tree), max_shared_events=max_shared_events,
+                            max_instances=max_instances, max_work=max_work)  # fmt: skip
+
+
+def forward_compiled(c: Compiled, *, truths_only: bool = False, max_shared_events: int = 16,
+                     max_instances: int = 2**22, max_work: int = 2**30) -> Forward:  # fmt: skip
+    """:func:`forward` from a compiled tree; ``truths_only`` ignores the shared events
+    (the truths' law does not depend on them, so nothing is conditioned on)."""
+    events = SharedEvents(forced=np.zeros(c.size, dtype=bool)) if truths_only else shared_events(c)
+    plan = Instances(c, events, max_shared_events=max_shared_events, max_instances=max_instances)
     return _evaluate(plan, max_work)
 
 

@@ -5,10 +5,21 @@ from __future__ import annotations
 import math
 from typing import Hashable, Sequence
 
+from .adversary import Robustness
+from .bounds import Bounds
+from .importance import Importance
 from .montecarlo import MonteCarloResult
 from .results import METRICS, Analysis
 
-__all__ = ["fmt", "format_summary", "format_comparison", "WORST_SHOWN"]
+__all__ = [
+    "fmt",
+    "format_summary",
+    "format_comparison",
+    "format_bounds",
+    "format_robustness",
+    "format_importance",
+    "WORST_SHOWN",
+]
 
 #: How many evaluators the summary ranks.
 WORST_SHOWN = 5
@@ -103,12 +114,73 @@ def _ranked(exact: Analysis | None, mc: MonteCarloResult | None, per_node: bool)
     return shown, len(rows)
 
 
-def format_comparison(rows: Sequence[tuple[str, int, int, dict[str, float | None]]]) -> str:
-    """One row per tree: ``(name, nodes, depth, root metrics)`` side by side."""
+def format_comparison(
+    rows: Sequence[tuple[str, int, int, dict[str, float | None]]],
+    extras: Sequence[tuple[tuple[float, float] | None, float | None]] | None = None,
+) -> str:
+    """One row per tree: ``(name, nodes, depth, root metrics)`` side by side; ``extras``
+    adds each tree's false_accept bounds and its worst false_accept after one corruption."""
     width = max(len("name"), *(len(r[0]) for r in rows))
     head = f"{'name':<{width}}  {'nodes':>7}  {'depth':>5}  " + "  ".join(f"{m:>12}" for m in METRICS)
-    body = [
-        f"{name:<{width}}  {nodes:>7}  {depth:>5}  " + "  ".join(f"{fmt(root[m]):>12}" for m in METRICS)
-        for name, nodes, depth, root in rows
-    ]
+    if extras is not None:
+        head += f"  {'FA bounds':>18}  {'FA, 1 corrupt':>13}"
+    body = []
+    for k, (name, nodes, depth, root) in enumerate(rows):
+        line = f"{name:<{width}}  {nodes:>7}  {depth:>5}  " + "  ".join(f"{fmt(root[m]):>12}" for m in METRICS)
+        if extras is not None:
+            bound, one = extras[k]
+            line += f"  {_pair(bound):>18}  {fmt(one):>13}"
+        body.append(line)
     return "\n".join([head, *body])
+
+
+def _pair(x: tuple[float, float] | None) -> str:
+    return "n/a" if x is None else f"[{fmt(x[0])}, {fmt(x[1])}]"
+
+
+def format_bounds(b: Bounds) -> str:
+    """The dependence-free bounds in one block."""
+    kind = "tight, by linear programming" if b.method == "lp" else "fast inequalities, valid but possibly loose"
+    return "\n".join([
+        f"bounds without independence ({kind}):",
+        f"  false_accept {_pair(b.false_accept)}   false_reject {_pair(b.false_reject)}   error {_pair(b.error)}",
+    ])  # fmt: skip
+
+
+def format_robustness(r: Robustness) -> str:
+    """The adversary curve and the most likely bad outcome."""
+    who = "helpers and the root" if r.root_corruptible else "helpers (not the root)"
+    lines = [f"adversary corrupting up to {r.budget} {who}: worst false_accept by corruptions"]
+    if r.worst_false_accept is None:
+        lines.append("  n/a (the work is never bad)")
+    else:
+        lines.append("  " + "   ".join(f"{t}: {fmt(x)}" for t, x in enumerate(r.worst_false_accept)))
+    if r.min_corruptions is None:
+        outcome = "no corruption makes the root approve"
+    elif r.min_corruptions == 0:
+        outcome = "the root approves it without any corruption"
+    else:
+        names = ", ".join(str(v) for v in r.chosen)
+        outcome = f"{r.min_corruptions} corruption{'s' if r.min_corruptions > 1 else ''} ({names})"
+    lines.append(f"  most likely bad outcome (probability {fmt(r.outcome_probability)}): {outcome}")
+    return "\n".join(lines)
+
+
+def format_importance(imp: Importance, k: int = WORST_SHOWN) -> str:
+    """The top of the importance ranking."""
+    top = imp.top(k)
+    if not top:
+        return ""
+    width = max(len("node"), *(len(str(r.node)) for r in top))
+    lines = [
+        f"most important evaluators (root false_accept if each were perfect; {imp.method}):",
+        f"  {'node':<{width}}  {'FA if perfect':>13}  {'dFA/dfa':>10}  {'RRW':>8}  {'RAW':>8}",
+    ]
+    for r in top:
+        rrw = "n/a" if r.risk_reduction_worth is None else f"{r.risk_reduction_worth:.3g}"
+        raw = "n/a" if r.risk_achievement_worth is None else f"{r.risk_achievement_worth:.3g}"
+        lines.append(
+            f"  {str(r.node):<{width}}  {fmt(r.false_accept_if_perfect):>13}  "
+            f"{fmt(r.d_false_accept['false_accept']):>10}  {rrw:>8}  {raw:>8}"
+        )
+    return "\n".join(lines)

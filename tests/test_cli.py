@@ -28,7 +28,8 @@ def test_json_has_exactly_the_documented_keys(capsys):
     code, out, err = run(["analyze", "models/chip-design.toml", "--json"], capsys)
     assert code == 0 and err == ""
     obj = json.loads(out)
-    assert list(obj) == ["name", "nodes", "leaves", "depth", "method", "root"]
+    assert list(obj)[:6] == ["name", "nodes", "leaves", "depth", "method", "root"]
+    assert set(list(obj)[6:]) <= {"bounds", "robustness", "importance", "concentration"}  # added beside
     assert list(obj["root"]) == ROOT_KEYS
     assert (obj["name"], obj["nodes"], obj["leaves"], obj["depth"], obj["method"]) == (
         "chip-design", 7, 5, 2, "exact")
@@ -66,7 +67,7 @@ def test_human_summary(capsys):
     assert code == 0
     assert out.startswith("chip-design: 7 nodes, 5 leaves, depth 2")
     assert "false_accept      0.2330" in out
-    worst = out.split("worst evaluators")[1]
+    worst = out.split("worst evaluators")[1].split("bounds without independence")[0]
     assert "design " not in worst  # the root is reported above, not ranked
     assert worst.index("security") < worst.index("side-channels")
 
@@ -74,8 +75,11 @@ def test_human_summary(capsys):
 def test_comparison_table_for_several_specs(capsys):
     code, out, _ = run(["analyze", *CATALOG], capsys)
     lines = out.splitlines()
-    assert code == 0 and lines[0].split() == ["name", "nodes", "depth", *ROOT_KEYS]
+    assert code == 0 and lines[0].split()[:8] == ["name", "nodes", "depth", *ROOT_KEYS]
+    assert "FA bounds" in lines[0] and "FA, 1 corrupt" in lines[0]
     assert len(lines) == 1 + len(CATALOG)
+    chip = next(line for line in lines if line.startswith("chip-design"))
+    assert "0.2330" in chip and "0.7455" in chip  # exact false_accept, and after one corruption
 
 
 def test_one_bad_spec_among_several_stops_before_any_output(tmp_path, capsys):
@@ -197,7 +201,7 @@ def test_monte_carlo_summary_ranks_evaluators_not_the_root_when_the_root_is_list
     path.write_text('[defaults]\nerror = 0.1\nprior = 0.5\n[nodes.a]\nparent = "r"\n[nodes.b]\nparent = "r"\n'
                     '[nodes.r]\nrule = "all"\n')
     code, out, _ = run(["analyze", str(path), "--method", "monte-carlo", "--seed", "1", "--samples", "5000"], capsys)
-    ranked = out.split("worst evaluators")[1].splitlines()[2:]
+    ranked = out.split("worst evaluators")[1].split("bounds without")[0].splitlines()[2:]
     assert code == 0 and sorted(line.split()[0] for line in ranked) == ["a", "b"]
 
 
@@ -208,3 +212,42 @@ def test_unwritable_output_is_one_line_and_status_1():
                               stdout=full, stderr=subprocess.PIPE, text=True, env=_environment())
     assert done.returncode == 1
     assert done.stderr.startswith("rrm-theory: cannot write the output:") and done.stderr.count("\n") == 1
+
+
+def test_bounds_robustness_importance_keys(capsys):
+    code, out, _ = run(["analyze", "models/chip-design.toml", "--json", "--budget", "2"], capsys)
+    obj = json.loads(out)
+    assert code == 0
+    assert list(obj["bounds"]) == ["false_accept", "false_reject", "error", "method"]
+    assert obj["bounds"]["method"] in ("lp", "fast")
+    lo, hi = obj["bounds"]["false_accept"]
+    assert lo <= obj["root"]["false_accept"] <= hi
+    rob = obj["robustness"]
+    assert rob["budget"] == 2 and len(rob["worst_false_accept"]) == 3
+    assert rob["worst_false_accept"][0] == pytest.approx(obj["root"]["false_accept"])
+    assert isinstance(rob["min_corruptions"], int)
+    ranking = obj["importance"]
+    assert [r["node"] for r in ranking][0] == "design" and len(ranking) == 7
+    gains = [obj["root"]["false_accept"] - r["false_accept_if_perfect"] for r in ranking]
+    assert gains == sorted(gains, reverse=True)
+    assert set(ranking[0]["d_false_accept"]) == {"false_accept", "false_reject", "deception", "audit"}
+
+
+def test_human_summary_shows_bounds_curve_and_ranking(capsys):
+    code, out, _ = run(["analyze", "models/flat-ai-feedback.toml", "--corrupt-root"], capsys)
+    assert code == 0
+    assert "bounds without independence (tight, by linear programming)" in out
+    assert "adversary corrupting up to 3 helpers and the root" in out
+    assert "most important evaluators" in out
+
+
+def test_monte_carlo_only_skips_the_analytic_extras(capsys):
+    obj = json.loads(run(["analyze", "models/chip-design.toml", "--json", "--method", "monte-carlo",
+                          "--samples", "2000", "--seed", "1"], capsys)[1])
+    assert "bounds" not in obj and "monte_carlo" in obj
+
+
+def test_declined_trees_still_get_bounds(tmp_path, capsys):
+    obj = json.loads(run(["analyze", str(ring_spec(tmp_path)), "--json", "--seed", "2", "--samples", "5000"],
+                         capsys)[1])
+    assert obj["bounds"]["method"] == "fast" and obj["robustness"] is None and obj["importance"] is None
