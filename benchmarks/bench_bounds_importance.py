@@ -12,19 +12,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from typing import Callable
-
 import rrm_theory as rrm
+from _timing import best_time
 
-
-def best_time(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> int:
