@@ -16,7 +16,6 @@ import rrm_theory as rrm
 from _timing import best_time
 
 
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)

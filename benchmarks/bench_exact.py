@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+
 import networkx as nx
 
 import rrm_theory as rrm
 from _timing import best_time
-
 
 
 def main() -> int:
