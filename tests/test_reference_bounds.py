@@ -9,7 +9,6 @@ G.nodes (u = 0 before u = 1), each entry the value rho_v(u).
 from __future__ import annotations
 
 import itertools
-import os
 from typing import Any
 
 import networkx as nx
@@ -345,12 +344,3 @@ def test_medium_case() -> None:
 def test_largest_case_limits() -> None:
     with pytest.raises(ValueError, match="17 truth/audit"):
         lp_bounds_reference(largest_tree(coverage=0.9))
-
-
-@pytest.mark.skipif(not os.environ.get("RRM_SLOW_TESTS"),
-                    reason="about a minute: set RRM_SLOW_TESTS=1")
-def test_largest_case() -> None:
-    G = largest_tree()
-    assert len(free_bits(G)) == 14
-    out = lp_bounds_reference(G)
-    check_couplings(G, out)
