@@ -13,6 +13,7 @@ from .errors import ExactRefused, RRMError, SpecError
 from .exact import exact_analysis
 from .adversary import Robustness, robustness
 from .bounds import Bounds, bounds, concentration, fast_bounds, lp_bounds
+from . import homogeneous, levels, nso
 from .generators import balanced, chain
 from .importance import Importance, NodeImportance, importance
 from .montecarlo import Estimate, MonteCarloResult, monte_carlo
@@ -34,6 +35,9 @@ __all__ = [
     "lp_bounds",
     "Bounds",
     "concentration",
+    "homogeneous",
+    "levels",
+    "nso",
     "importance",
     "Importance",
     "NodeImportance",

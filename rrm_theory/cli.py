@@ -21,6 +21,9 @@ from .exact import exact_analysis
 from .importance import Importance, importance
 from .intervals import INTERVALS
 from .montecarlo import DEFAULT_MAX_SAMPLES, MonteCarloResult, monte_carlo
+from ._cli_theory import COMMANDS as THEORY_COMMANDS
+from ._cli_theory import add_commands as add_theory_commands
+from ._cli_theory import run as run_theory
 from .report import format_bounds, format_comparison, format_importance, format_robustness, format_summary
 from .results import Analysis
 from .spec import load_spec
@@ -98,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     mc.add_argument("--confidence", type=_fraction, default=0.95, help="interval level (default 0.95)")
     mc.add_argument("--interval", choices=INTERVALS, default="wilson", help="interval for proportions")
     mc.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_theory_commands(commands)
     return parser
 
 
@@ -254,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
     try:
+        if args.command in THEORY_COMMANDS:
+            return run_theory(args, sys.stdout)
         return _analyze(args, sys.stdout, sys.stderr)
     except SpecError as exc:
         print(f"rrm-theory: error: {exc}", file=sys.stderr)
@@ -261,6 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RRMError as exc:
         print(f"rrm-theory: {exc}", file=sys.stderr)
         return 1
+    except ValueError as exc:  # invalid option combinations of the theory commands
+        print(f"rrm-theory {args.command}: error: {exc}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # output piped into `head`, say
         sys.stderr.close()
         return 0

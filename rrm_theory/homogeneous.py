@@ -137,6 +137,48 @@ class Homogeneous:
         given = (self.leaf_false_accept, self.leaf_false_reject, self.leaf_deception, self.leaf_audit)
         return tuple(o if g is None else g for g, o in zip(given, own))  # type: ignore[return-value]
 
+    @classmethod
+    def from_spec(cls, spec: Any, *, source: str = "spec") -> Homogeneous:
+        """The homogeneous model of a ``[generate]`` spec (a dict as parsed), depth aside.
+
+        Raises
+        ------
+        SpecError
+            If the spec is not a ``[generate]`` spec, or has shared events (the
+            per-level map assumes independent subtrees).
+        """
+        import copy
+
+        from .errors import SpecError
+        from .spec import from_dict
+
+        if not isinstance(spec, dict) or "generate" not in spec:
+            raise SpecError(f"{source}: needs a [generate] spec (a homogeneous tree) to vary its depth")
+        if spec.get("blind_spots") or spec.get("influence", 0.0):
+            raise SpecError(f"{source}: blind_spots and influence correlate subtrees; the per-level map needs "
+                            "independent ones (use analyze on each depth instead)")  # fmt: skip
+        shallow = copy.deepcopy(spec)
+        if not isinstance(shallow["generate"], dict):
+            from_dict(shallow, source=source)  # reports the error
+        shallow["generate"]["depth"] = 2
+        G = from_dict(shallow, source=source)
+        root, inner, leaf = G.nodes["L0_0"], G.nodes["L1_0"], G.nodes["L2_0"]
+        return cls(
+            rule=root["rule"],
+            branching=G.out_degree("L0_0"),
+            false_accept=inner["false_accept"],
+            false_reject=inner["false_reject"],
+            deception=inner["deception"],
+            audit=inner["audit"],
+            leaf_false_accept=leaf["false_accept"],
+            leaf_false_reject=leaf["false_reject"],
+            leaf_deception=leaf["deception"],
+            leaf_audit=leaf["audit"],
+            prior=leaf["prior"],
+            coverage=inner["coverage"],
+            threshold=inner.get("threshold", 0.5),
+        )
+
     def tree(self, depth: int) -> Any:
         """The same tree as a validated networkx graph (for the exact analysis)."""
         from .generators import balanced
@@ -249,7 +291,12 @@ def _leaf_joint(model: Homogeneous, *, root: bool = False) -> np.ndarray:
 
 
 def metrics_by_depth(model: Homogeneous, depth: int) -> list[dict[str, float | None]]:
-    """Root metrics (MODEL.md section 3) of the depth-d tree for d = 0..depth, by the joint map."""
+    """Root metrics (MODEL.md section 3) of the depth-d tree for d = 0..depth, by the joint map.
+
+    The map works in plain probabilities (renormalised every level), so a truth
+    rarer than about 1e-300 underflows and its conditional rate reads None;
+    :func:`rrm_theory.exact_analysis`, in log space, still gives it.
+    """
     inner_expr, q = joint_map(model)
     top_expr, _ = joint_map(model, root=True)
     inner = sp.lambdify(q, list(inner_expr), "math")
@@ -257,9 +304,15 @@ def metrics_by_depth(model: Homogeneous, depth: int) -> list[dict[str, float | N
     below = _leaf_joint(model)
     laws = [_leaf_joint(model, root=True)]
     for _ in range(depth):
-        laws.append(np.array(top(*below), dtype=float))
-        below = np.array(inner(*below), dtype=float)
+        laws.append(_normalised(top(*below)))
+        # the map scales the total by (total)**k: renormalise so rounding cannot grow
+        below = _normalised(inner(*below))
     return [_metrics(law) for law in laws]
+
+
+def _normalised(values: Any) -> np.ndarray:
+    law = np.clip(np.array(values, dtype=float), 0.0, None)
+    return law / law.sum()
 
 
 def _metrics(law: np.ndarray) -> dict[str, float | None]:
@@ -422,14 +475,14 @@ def noise_threshold(rule: str, branching: int) -> dict[str, Any]:
     '1/6'
     """
     out: dict[str, Any] = {"rule": rule, "branching": branching}
-    sides = {}
+    sides: dict[str, dict[str, Any]] = {}
     for name, truth in (("good", 1), ("bad", 0)):
         numeric = _bisect(lambda x: Homogeneous.symmetric(rule, branching, x), truth)
         exact = _exact(lambda s, t=truth: _symbolic_error_map(rule, branching, s, t), E, numeric)
         if exact is not None:
             numeric = float(exact)
         sides[name] = {"threshold": numeric, "exact": None if exact is None else str(exact)}
-    worst = min(sides, key=lambda s: sides[s]["threshold"])
+    worst = min(sides, key=lambda side: float(sides[side]["threshold"]))
     out["threshold"] = sides[worst]["threshold"]
     out["exact"] = sides[worst]["exact"]
     out.update(sides)

@@ -20,7 +20,10 @@ Reproducibility
 Intervals
     See :mod:`rrm_theory.intervals`: Wilson (default) or Clopper-Pearson for
     proportions, applied to the conditional rates given their random
-    denominators, and Newcombe's hybrid score interval for ``youden``.
+    denominators; for ``youden``, Newcombe's hybrid score interval with Wilson
+    and a Bonferroni difference of Clopper-Pearson intervals with
+    Clopper-Pearson. Choose Clopper-Pearson for rare events or guaranteed
+    coverage.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import numpy as np
 
 from ._compile import Compiled, compile_tree
 from ._sampler import ChunkSampler
-from .intervals import INTERVALS, newcombe_difference, proportion_interval
+from .intervals import INTERVALS, difference_interval, proportion_interval
 from .results import ByNode
 
 __all__ = ["Estimate", "MonteCarloResult", "monte_carlo", "chunk_episodes", "DEFAULT_MAX_SAMPLES"]
@@ -97,7 +100,7 @@ def _estimates(counts: np.ndarray, n: int, confidence: float, interval: str) -> 
         # youden = P(V = 1 | Y = 1) - P(V = 1 | Y = 0), two independent proportions
         out["youden"] = Estimate(
             1.0 - false_accepts / bad - false_rejects / good,
-            newcombe_difference(good - false_rejects, good, false_accepts, bad, confidence),
+            difference_interval(good - false_rejects, good, false_accepts, bad, confidence, interval),
         )
     return out
 
@@ -296,7 +299,8 @@ def monte_carlo(
     confidence : float, keyword-only
         Interval level, in (0, 1).
     interval : {"wilson", "clopper-pearson"}, keyword-only
-        Interval method for proportions (``youden`` always uses Newcombe's).
+        Interval method (``youden``: Newcombe's with Wilson, a Bonferroni
+        difference of Clopper-Pearson intervals with Clopper-Pearson).
     progress : bool, keyword-only
         Show a tqdm progress bar (after one second).
 

@@ -13,6 +13,12 @@ tree (``[generate]``). Values are resolved in this order, first found wins:
 3. built-in values: ``coverage = 1``, ``deception = 0``, ``audit = 0``,
    ``exposure = 1`` on leaves and ``0`` on internal nodes, ``weight = 1``.
 
+Capability gaps: with a top-level ``target_elo`` (the overseen agent's
+domain Elo), a table may give ``elo`` (the evaluator's domain Elo) instead of
+``false_accept``; it is read as the chance the target fools the evaluator,
+``1 / (1 + 10**((elo - target_elo) / 400))`` (Engels et al. 2025; see
+:mod:`rrm_theory.nso`), and stored as ``false_accept``.
+
 ``false_accept`` and ``false_reject`` (or ``error``, shorthand for both),
 ``prior`` on leaves, ``rule`` on internal nodes and ``threshold`` on weighted
 nodes have no built-in value: a spec that leaves one unset is an input error,
@@ -39,25 +45,27 @@ import networkx as nx
 
 from . import _toml
 from .errors import SpecError
+from .nso import error_from_elo
 from .rules import parse_rule
 from .tree import NODE_KEYS, bfs_order, check_one_root, check_value, show_value, tree_root, validate_tree
 
-__all__ = ["MAX_GENERATED_NODES", "load_spec", "from_dict", "to_dict", "write_spec", "dumps_spec"]
+__all__ = ["MAX_GENERATED_NODES", "load_spec", "load_spec_dict", "from_dict", "to_dict", "write_spec", "dumps_spec"]
 
 #: The most nodes ``[generate]`` (and :func:`rrm_theory.balanced`) will build.
 MAX_GENERATED_NODES = 2_000_000
 
-TOP_KEYS = ("name", "description", "influence", "defaults", "blind_spots", "nodes", "generate")
+TOP_KEYS = ("name", "description", "influence", "target_elo", "defaults", "blind_spots", "nodes", "generate")
 DEFAULT_KEYS = (
     "rule", "threshold", "weight", "prior", "coverage",
-    "false_accept", "false_reject", "error", "deception", "audit", "exposure", "difficulty",
+    "false_accept", "false_reject", "error", "deception", "audit", "exposure", "difficulty", "elo",
 )  # fmt: skip
 GENERATE_KEYS = ("shape", "depth", "branching", "rule", "leaves", "internal")
-LEAF_KEYS = ("prior", "false_accept", "false_reject", "error", "deception", "audit", "exposure", "difficulty")
+LEAF_KEYS = ("prior", "false_accept", "false_reject", "error", "deception", "audit", "exposure", "difficulty", "elo")
 INTERNAL_KEYS = (
     "rule", "threshold", "coverage", "false_accept", "false_reject",
-    "error", "deception", "audit", "exposure", "difficulty",
+    "error", "deception", "audit", "exposure", "difficulty", "elo",
 )  # fmt: skip
+SPEC_NODE_KEYS = NODE_KEYS + ("elo",)
 GROUP_KEYS = ("probability", "members")
 
 
@@ -106,6 +114,18 @@ def load_spec(path: str | Path) -> nx.DiGraph:
     (0.1, 1.0)
     """
     path = Path(path)
+    return from_dict(load_spec_dict(path), source=str(path), default_name=path.stem)
+
+
+def load_spec_dict(path: str | Path) -> Any:
+    """Read and parse a spec file (``.toml`` or ``.json``) without building the tree.
+
+    Raises
+    ------
+    SpecError
+        If the file cannot be read or parsed (one line naming the file).
+    """
+    path = Path(path)
     label = str(path)
     suffix = path.suffix.lower()
     if suffix not in (".toml", ".json"):
@@ -119,10 +139,9 @@ def load_spec(path: str | Path) -> nx.DiGraph:
     except UnicodeDecodeError as exc:
         raise SpecError(f"{label}: not UTF-8 text (byte {exc.start})") from None
     try:
-        doc = _parse_toml(text, label) if suffix == ".toml" else _parse_json(text, label)
+        return _parse_toml(text, label) if suffix == ".toml" else _parse_json(text, label)
     except RecursionError:
         raise SpecError(f"{label}: nested too deeply to be a spec") from None
-    return from_dict(doc, source=label, default_name=path.stem)
 
 
 def _parse_toml(text: str, label: str) -> Any:
@@ -189,8 +208,11 @@ def _kind(value: object) -> str:
     )
 
 
-def _read_table(table: Mapping[str, Any], valid: tuple[str, ...], where: str) -> dict[str, Any]:
-    """Check a table's keys and values; expand ``error`` into both rates."""
+def _read_table(
+    table: Mapping[str, Any], valid: tuple[str, ...], where: str, target_elo: float | None = None
+) -> dict[str, Any]:
+    """Check a table's keys and values; expand ``error`` into both rates and ``elo`` into
+    ``false_accept`` (the evaluator's chance of being fooled by the target, from the Elo gap)."""
     out: dict[str, Any] = {}
     for key, value in table.items():
         if key not in valid:
@@ -204,6 +226,16 @@ def _read_table(table: Mapping[str, Any], valid: tuple[str, ...], where: str) ->
                     "error is shorthand for both rates, so give one or the other"
                 )
         out["false_accept"] = out["false_reject"] = out.pop("error")
+    if "elo" in out:
+        if "false_accept" in table or "error" in table:
+            raise SpecError(
+                f"{where}: elo={show_value(out['elo'])} and a false accept rate are both given; "
+                "elo sets false_accept from the capability gap, so give one or the other"
+            )
+        if target_elo is None:
+            raise SpecError(f"{where}: elo={show_value(out['elo'])} needs target_elo (the overseen agent's Elo) "
+                            "at the top level")  # fmt: skip
+        out["false_accept"] = error_from_elo(out.pop("elo"), target_elo)
     return out
 
 
@@ -250,7 +282,9 @@ def from_dict(
         raise SpecError(f"{label}: name='' is empty")
     description = check_value("description", spec.get("description", ""), label)
     influence = check_value("influence", spec.get("influence", 0.0), label)
-    defaults = _read_table(_table(spec.get("defaults", {}), f"{label}: [defaults]"), DEFAULT_KEYS, f"{label}: [defaults]")
+    target_elo = check_value("target_elo", spec["target_elo"], label) if "target_elo" in spec else None
+    defaults = _read_table(_table(spec.get("defaults", {}), f"{label}: [defaults]"), DEFAULT_KEYS,
+                           f"{label}: [defaults]", target_elo)  # fmt: skip
     has_nodes, has_generate = "nodes" in spec, "generate" in spec
     if has_nodes == has_generate:
         raise SpecError(
@@ -258,9 +292,9 @@ def from_dict(
             + ("not both" if has_nodes else "and this one has neither")
         )
     if has_nodes:
-        G = _tree_from_nodes(spec["nodes"], defaults, label)
+        G = _tree_from_nodes(spec["nodes"], defaults, label, target_elo)
     else:
-        G = _tree_from_generate(spec["generate"], defaults, label)
+        G = _tree_from_generate(spec["generate"], defaults, label, target_elo)
     G.graph.update(name=name, description=description, influence=influence)
     G.graph["blind_spots"] = _read_blind_spots(spec.get("blind_spots", {}), label)
     validate_tree(G, source=label)
@@ -324,14 +358,16 @@ def _resolve(
     return {key: attrs[key] for key in NODE_KEYS if key in attrs}
 
 
-def _tree_from_nodes(nodes: object, defaults: Mapping[str, Any], label: str) -> nx.DiGraph:
+def _tree_from_nodes(
+    nodes: object, defaults: Mapping[str, Any], label: str, target_elo: float | None = None
+) -> nx.DiGraph:
     nodes = _table(nodes, f"{label}: [nodes]")
     if not nodes:
         raise SpecError(f"{label}: [nodes] is empty; a tree needs at least one node")
     tables: dict[str, dict[str, Any]] = {}
     for node, table in nodes.items():
         where = f"{label}: node {node!r}"
-        tables[node] = _read_table(_table(table, where), NODE_KEYS, where)
+        tables[node] = _read_table(_table(table, where), SPEC_NODE_KEYS, where, target_elo)
     parent = {v: t["parent"] for v, t in tables.items() if "parent" in t}
     for v, p in parent.items():
         if p not in tables:
@@ -381,7 +417,9 @@ def _check_acyclic(parent: Mapping[str, str], label: str) -> None:
             state[w] = 2
 
 
-def _tree_from_generate(generate: object, defaults: Mapping[str, Any], label: str) -> nx.DiGraph:
+def _tree_from_generate(
+    generate: object, defaults: Mapping[str, Any], label: str, target_elo: float | None = None
+) -> nx.DiGraph:
     where = f"{label}: [generate]"
     gen = _table(generate, where)
     for key in gen:
@@ -407,8 +445,8 @@ def _tree_from_generate(generate: object, defaults: Mapping[str, Any], label: st
                 f"{MAX_GENERATED_NODES:,} nodes a generated tree may have"
             )
     leaves_where, internal_where = f"{label}: [generate.leaves]", f"{label}: [generate.internal]"
-    leaves = _read_table(_table(gen.get("leaves", {}), leaves_where), LEAF_KEYS, leaves_where)
-    internal = _read_table(_table(gen.get("internal", {}), internal_where), INTERNAL_KEYS, internal_where)
+    leaves = _read_table(_table(gen.get("leaves", {}), leaves_where), LEAF_KEYS, leaves_where, target_elo)
+    internal = _read_table(_table(gen.get("internal", {}), internal_where), INTERNAL_KEYS, internal_where, target_elo)
     if "rule" in gen:
         rule = check_value("rule", gen["rule"], where)
         if "rule" in internal:

@@ -119,6 +119,8 @@ _CHECKS: dict[str, Callable[[object], str | None]] = {
     "influence": _probability,
     "probability": _probability,
     "name": _string,
+    "elo": lambda v: None if (x := _number(v)) is not None and math.isfinite(x) else "is not a finite number",
+    "target_elo": lambda v: None if (x := _number(v)) is not None and math.isfinite(x) else "is not a finite number",
     "threshold": _threshold,
     "weight": _weight,
     "rule": _rule,

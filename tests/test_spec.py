@@ -300,3 +300,20 @@ def test_written_spec_keeps_awkward_names_and_exact_floats(tmp_path):
             "nodes": {"a b": {"rule": "all", "error": 0.1},
                       "ü.x": {"parent": "a b", "prior": 1 / 3, "false_accept": 1e-20, "false_reject": 5e-324}}}  # fmt: skip
     assert_round_trip(rrm.from_dict(spec), tmp_path)
+
+
+def test_elo_sets_false_accept_from_the_capability_gap():
+    tree = rrm.from_dict({"target_elo": 1500, "defaults": {"false_reject": 0.05, "prior": 0.7, "false_accept": 0.3},
+                          "nodes": {"r": {"rule": "all", "elo": 1900}, "a": {"parent": "r", "elo": 1500},
+                                    "b": {"parent": "r"}}})  # fmt: skip
+    assert tree.nodes["a"]["false_accept"] == pytest.approx(0.5)
+    assert tree.nodes["r"]["false_accept"] == pytest.approx(1 / 11)  # 400 Elo ahead: fooled 1 time in 11
+    assert tree.nodes["b"]["false_accept"] == 0.3  # the default still applies where no elo is given
+    for bad, fragment in [
+        ({"defaults": {"false_reject": 0.1, "prior": 0.5}, "nodes": {"a": {"elo": 1400}}}, "needs target_elo"),
+        ({"target_elo": 1500, "defaults": {"false_reject": 0.1, "prior": 0.5},
+          "nodes": {"a": {"elo": 1400, "false_accept": 0.1}}}, "both given"),
+        ({"target_elo": "high", "nodes": {"a": {}}}, "target_elo='high'"),
+    ]:  # fmt: skip
+        with pytest.raises(SpecError, match=fragment):
+            rrm.from_dict(bad)
