@@ -12,6 +12,7 @@ their oversight error computed exactly.
 from .errors import ExactRefused, RRMError, SpecError
 from .exact import exact_analysis
 from .adversary import Robustness, robustness
+from .assumptions import Check, check_assumptions
 from .bounds import Bounds, bounds, concentration, fast_bounds, lp_bounds
 from . import homogeneous, levels, nso
 from .generators import balanced, chain
@@ -29,6 +30,10 @@ __all__ = [
     "exact_analysis",
     "monte_carlo",
     "robustness",
+    "check_assumptions",
+    "Check",
+    "counterexample",
+    "Counterexample",
     "Robustness",
     "bounds",
     "fast_bounds",
@@ -63,3 +68,13 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # The Hypothesis-based tools load on first use, so that importing rrm_theory
+    # does not need Hypothesis (a test extra); rrm_theory.strategies needs it too.
+    if name in ("counterexample", "Counterexample"):
+        from . import counterexamples
+
+        return getattr(counterexamples, name)
+    raise AttributeError(f"module 'rrm_theory' has no attribute {name!r}")

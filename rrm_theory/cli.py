@@ -2,7 +2,7 @@
 
 Exit status: 0 success, 2 input error (one line on stderr, no traceback),
 1 any other failure (for example exact analysis declining a tree with
-``--method exact``).
+``--method exact``); ``check`` exits 3 when an assumption fails.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any, Sequence, TextIO
 
 from . import __version__
 from .adversary import Robustness, robustness
+from .assumptions import check_assumptions
 from .bounds import Bounds, bounds, concentration
 from .errors import ExactRefused, RRMError, SpecError
 from .exact import exact_analysis
@@ -101,8 +102,48 @@ def _parser() -> argparse.ArgumentParser:
     mc.add_argument("--confidence", type=_fraction, default=0.95, help="interval level (default 0.95)")
     mc.add_argument("--interval", choices=INTERVALS, default="wilson", help="interval for proportions")
     mc.add_argument("--quiet", action="store_true", help="no progress bar")
+    check = commands.add_parser(
+        "check",
+        help="which assumptions of the RRM literature a decomposition satisfies",
+        description="Check the assumptions of rrm_theory.assumptions on each spec. Exit status: 0 when all "
+        "that are stated hold, 3 when one fails, 2 on bad input.",
+    )
+    check.add_argument("specs", nargs="+", metavar="SPEC")
+    check.add_argument("--human-reach", type=_fraction_closed, help="override the spec's human_reach")
+    check.add_argument("--unaided-error", type=_fraction_closed, help="override the spec's unaided_error")
+    check.add_argument("--json", action="store_true", help="one JSON object per spec (one per line if several)")
     add_theory_commands(commands)
     return parser
+
+
+def _fraction_closed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not in [0, 1]")
+    return value
+
+
+def _check(args: argparse.Namespace, out: TextIO) -> int:
+    trees = [(path, load_spec(path)) for path in args.specs]
+    failed = False
+    several = len(trees) > 1
+    for path, tree in trees:
+        checks = check_assumptions(tree, human_reach=args.human_reach, unaided_error=args.unaided_error)
+        failed |= any(c.status == "fails" for c in checks)
+        if args.json:
+            obj = {"name": tree.graph["name"], "all_hold": not any(c.status == "fails" for c in checks),
+                   "assumptions": [c.to_dict() for c in checks]}  # fmt: skip
+            out.write(json.dumps(obj, indent=None if several else 2) + "\n")
+        else:
+            out.write(f"{tree.graph['name']}  ({path})\n")
+            for c in checks:
+                mark = {"holds": "holds     ", "fails": "FAILS     ", "not stated": "not stated"}[c.status]
+                nodes = f"  [{', '.join(str(v) for v in c.nodes)}]" if c.nodes else ""
+                out.write(f"  {mark}  {c.name}: {c.claim}{nodes}\n")
+    return 3 if failed else 0
 
 
 @dataclass
@@ -260,6 +301,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command in THEORY_COMMANDS:
             return run_theory(args, sys.stdout)
+        if args.command == "check":
+            return _check(args, sys.stdout)
         return _analyze(args, sys.stdout, sys.stderr)
     except SpecError as exc:
         print(f"rrm-theory: error: {exc}", file=sys.stderr)

@@ -54,7 +54,10 @@ __all__ = ["MAX_GENERATED_NODES", "load_spec", "load_spec_dict", "from_dict", "t
 #: The most nodes ``[generate]`` (and :func:`rrm_theory.balanced`) will build.
 MAX_GENERATED_NODES = 2_000_000
 
-TOP_KEYS = ("name", "description", "influence", "target_elo", "defaults", "blind_spots", "nodes", "generate")
+TOP_KEYS = (
+    "name", "description", "influence", "target_elo", "unaided_error", "human_reach",
+    "defaults", "blind_spots", "nodes", "generate",
+)  # fmt: skip
 DEFAULT_KEYS = (
     "rule", "threshold", "weight", "prior", "coverage",
     "false_accept", "false_reject", "error", "deception", "audit", "exposure", "difficulty", "elo",
@@ -296,6 +299,9 @@ def from_dict(
     else:
         G = _tree_from_generate(spec["generate"], defaults, label, target_elo)
     G.graph.update(name=name, description=description, influence=influence)
+    for key in ("unaided_error", "human_reach"):  # stated for the assumption checks
+        if key in spec:
+            G.graph[key] = check_value(key, spec[key], label)
     G.graph["blind_spots"] = _read_blind_spots(spec.get("blind_spots", {}), label)
     validate_tree(G, source=label)
     return G
@@ -524,6 +530,9 @@ def to_dict(G: nx.DiGraph) -> dict[str, Any]:
     if G.graph.get("description"):
         spec["description"] = G.graph["description"]
     spec["influence"] = float(G.graph.get("influence", 0.0))
+    for key in ("unaided_error", "human_reach"):
+        if key in G.graph:
+            spec[key] = float(G.graph[key])
     groups = G.graph.get("blind_spots", {})
     if groups:
         spec["blind_spots"] = {

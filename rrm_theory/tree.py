@@ -67,6 +67,7 @@ NODE_KEYS = (
     "audit",
     "exposure",
     "difficulty",
+    "generation_difficulty",
 )
 
 
@@ -116,6 +117,9 @@ def _string(value: object) -> str | None:
 _CHECKS: dict[str, Callable[[object], str | None]] = {
     **{key: _probability for key in PROBABILITY_KEYS},
     "difficulty": _probability,
+    "generation_difficulty": _probability,
+    "unaided_error": _probability,
+    "human_reach": _probability,
     "influence": _probability,
     "probability": _probability,
     "name": _string,
@@ -266,9 +270,9 @@ def validate_tree(G: nx.DiGraph, *, source: str | None = None) -> None:
     """
     label = _label(G, source)
     root = _check_structure(G, label)
-    influence = G.graph.get("influence", 0.0)
-    if _probability(influence) is not None:
-        raise SpecError(f"{label}: influence={show_value(influence)} is not a probability in [0, 1]")
+    for key in ("influence", "unaided_error", "human_reach"):
+        if key in G.graph and _probability(G.graph[key]) is not None:
+            raise SpecError(f"{label}: {key}={show_value(G.graph[key])} is not a probability in [0, 1]")
     for v, attrs in G.nodes(data=True):
         where = f"{label}: node {v!r}"
         n = G.out_degree(v)
