@@ -146,10 +146,10 @@ def spec_dicts(
     nodes: dict[str, dict[str, Any]] = {}
     for i in range(n):
         table: dict[str, Any] = {}
-        p = parent[i]
-        if p is not None:
-            table["parent"] = f"n{p}"
-            if nodes[f"n{p}"]["rule"] == "weighted":
+        up = parent[i]
+        if up is not None:
+            table["parent"] = f"n{up}"
+            if nodes[f"n{up}"]["rule"] == "weighted":
                 table["weight"] = draw(st.sampled_from([1.0, 2.0, 0.5, 3.0, 0.1]))
             if "audit" in on:
                 table["audit"] = prob()
