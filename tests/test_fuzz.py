@@ -114,15 +114,16 @@ def wall_clock(name: str, budget: float = TEST_BUDGET_SECONDS) -> Iterator[None]
 # ----------------------------------------------------------------- strategies: values
 
 # Spec vocabulary, so that random documents get past the first check now and then.
-TOP_KEYS = ["name", "description", "influence", "target_elo", "defaults", "blind_spots", "nodes", "generate"]
+TOP_KEYS = ["name", "description", "influence", "target_elo", "unaided_error", "human_reach", "defaults",
+            "blind_spots", "nodes", "generate"]  # fmt: skip
 NODE_KEYS = [
     "parent", "description", "rule", "threshold", "weight", "prior", "coverage", "false_accept",
-    "false_reject", "error", "deception", "audit", "exposure", "difficulty", "elo",
+    "false_reject", "error", "deception", "audit", "exposure", "difficulty", "generation_difficulty", "elo",
 ]  # fmt: skip
 GENERATE_KEYS = ["shape", "depth", "branching", "rule", "leaves", "internal"]
 GROUP_KEYS = ["probability", "members"]
 PROBABILITY_KEYS = ["prior", "coverage", "false_accept", "false_reject", "error", "deception", "audit", "exposure",
-                    "difficulty"]  # fmt: skip
+                    "difficulty", "generation_difficulty"]  # fmt: skip
 SPEC_WORDS = TOP_KEYS + NODE_KEYS + GENERATE_KEYS + GROUP_KEYS
 
 RULES = ["all", "any", "majority", "weighted", "at_least:1", "at_least:2", "at_least:3"]
@@ -156,8 +157,10 @@ scalars = st.one_of(
 json_values = st.recursive(
     scalars,
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)),
-    max_leaves=24,
+    max_leaves=10,
 )
+#: Values of known keys: a scalar half the time (cheaper to generate, and deeper-reaching).
+values = st.one_of(scalars, json_values)
 
 
 # ----------------------------------------------------------------- strategies: valid specs
@@ -179,11 +182,12 @@ def node_specs(draw: st.DrawFn) -> dict[str, Any]:
     kids = [[j for j in range(n) if parent[j] == i] for i in range(n)]
     spec: dict[str, Any] = {}
     if draw(st.booleans()):
-        spec["name"] = draw(st.text(min_size=1, max_size=10))
+        spec["name"] = draw(st.sampled_from(["t", "two helpers", "\u00e9t\u00e9", "x" * 80, "L0_0"]))
     if draw(st.booleans()):
-        spec["description"] = draw(st.text(max_size=10))
-    if draw(st.booleans()):
-        spec["influence"] = draw(probabilities)
+        spec["description"] = draw(st.sampled_from(["", "what is checked", "line\nbreak"]))
+    for key in ("influence", "unaided_error", "human_reach"):
+        if draw(st.integers(0, 2)) == 0:
+            spec[key] = draw(probabilities)
     use_elo = draw(st.booleans())
     if use_elo:
         spec["target_elo"] = draw(st.sampled_from([1500, 1500.5, 0, -400, 1e6]))
@@ -236,9 +240,9 @@ def node_specs(draw: st.DrawFn) -> dict[str, Any]:
                 table["elo"] = draw(st.sampled_from([1000, 1500, 2000.5, -1e6, 1e9]))
                 if not rates_in_defaults or "error" in defaults:
                     table["false_reject"] = draw(probabilities)
-        for key in ("deception", "exposure", "difficulty", "description"):
+        for key in ("deception", "exposure", "difficulty", "generation_difficulty", "description"):
             if draw(st.integers(0, 4)) == 0:
-                table[key] = draw(st.text(max_size=6)) if key == "description" else draw(probabilities)
+                table[key] = draw(st.sampled_from(["", "checks x", "\t"])) if key == "description" else draw(probabilities)
         nodes[ids[i]] = table
     spec["nodes"] = nodes
     if draw(st.integers(0, 2)) == 0:
@@ -546,12 +550,18 @@ def build(doc: Any, *, analyse: bool) -> None:
             assert low - 1e-9 <= value <= 1.0 + 1e-9, f"root {metric}={value} is out of range"
 
 
+#: One scratch directory for the whole module (removed at exit), one file per suffix.
+_SCRATCH = tempfile.TemporaryDirectory(prefix="rrm-fuzz-")
+
+
 @contextlib.contextmanager
 def spec_file(content: bytes, suffix: str) -> Iterator[Path]:
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / f"fuzz{suffix}"
-        path.write_bytes(content)
+    path = Path(_SCRATCH.name) / f"fuzz{suffix}"
+    path.write_bytes(content)
+    try:
         yield path
+    finally:
+        path.unlink()
 
 
 suffixes = st.sampled_from([".toml", ".json"])
@@ -610,17 +620,18 @@ def test_load_spec_mangled_files() -> None:
 
 documents = st.one_of(
     json_values,
-    st.dictionaries(st.sampled_from(TOP_KEYS), json_values, max_size=5),
+    st.dictionaries(st.sampled_from(TOP_KEYS), values, max_size=5),
     st.fixed_dictionaries(
-        {"nodes": st.dictionaries(st.sampled_from(NODE_IDS), st.dictionaries(st.sampled_from(NODE_KEYS), json_values,
-                                                                             max_size=6), max_size=4)},
-        optional={"defaults": st.dictionaries(st.sampled_from(NODE_KEYS), json_values, max_size=6),
-                  "blind_spots": st.dictionaries(keys, st.dictionaries(st.sampled_from(GROUP_KEYS), json_values)),
-                  "name": json_values, "influence": json_values, "target_elo": json_values},
+        {"nodes": st.dictionaries(st.sampled_from(NODE_IDS), st.dictionaries(st.sampled_from(NODE_KEYS), values,
+                                                                             max_size=5), max_size=4)},
+        optional={"defaults": st.dictionaries(st.sampled_from(NODE_KEYS), values, max_size=5),
+                  "blind_spots": st.dictionaries(keys, st.dictionaries(st.sampled_from(GROUP_KEYS), values),
+                                                 max_size=2),
+                  "name": values, "influence": values, "target_elo": values},
     ),
     st.fixed_dictionaries(
-        {"generate": st.dictionaries(st.sampled_from(GENERATE_KEYS), json_values, max_size=6)},
-        optional={"defaults": st.dictionaries(st.sampled_from(NODE_KEYS), json_values, max_size=6)},
+        {"generate": st.dictionaries(st.sampled_from(GENERATE_KEYS), values, max_size=6)},
+        optional={"defaults": st.dictionaries(st.sampled_from(NODE_KEYS), values, max_size=5)},
     ),
 )  # fmt: skip
 
