@@ -175,11 +175,14 @@ def cost_tables(run: Forward, B: int, root_corruptible: bool) -> np.ndarray:
     machines: dict[tuple, _Machine] = {}
     for nodes, weights, T in run.groups:
         key = (weights, T)
-        if key not in machines:
+        if key not in machines and len(weights) > 1:
             machines[key] = _Machine(weights, T, B)
         inst = plan.of(nodes)
         kids = plan.children(inst, len(weights))
-        rule_law = _combine(machines[key], up[kids])
+        if len(weights) == 1:  # one child: the rule passes its truth, report and flip cost through
+            rule_law = up[kids[:, 0]].copy()
+        else:
+            rule_law = _combine(machines[key], up[kids])
         cov = c.coverage[plan.node_of[inst]][:, None, None]
         law = np.empty_like(rule_law)
         law[:, 1] = cov * rule_law[:, 1]

@@ -177,7 +177,10 @@ def fast_bounds(tree: nx.DiGraph) -> Bounds:
         # P(Y_c = y | rule(Y) = y) and P(Y_c = y, c pivotal) / P(rule(Y) = y), from runs with Y_c held
         given = np.zeros((len(nodes), n, 2))
         pivotal = np.zeros((len(nodes), n, 2))
-        for j in range(n):
+        if n == 1:  # one child: the rule is its value; it alone decides
+            given[:] = 1.0
+            pivotal[:] = 1.0
+        for j in range(n if n > 1 else 0):
             held = []
             for y in (0, 1):
                 lp_held = lp_kids.copy()
