@@ -157,6 +157,7 @@ class _Outcome:
     robustness: Robustness | None = None
     importance: Importance | None = None
     concentration: list[dict[str, Any]] | None = None
+    analytic: bool = False  # bounds, adversary and importance were attempted
 
     def json(self, per_node: bool) -> dict[str, Any]:
         if self.exact is not None:
@@ -177,8 +178,8 @@ class _Outcome:
                     str(v): {m: (None if e is None else e.estimate) for m, e in d.items()}
                     for v, d in self.mc.per_node.items()
                 }
-        if self.bounds is not None:
-            obj["bounds"] = self.bounds.to_dict()
+        if self.analytic:
+            obj["bounds"] = None if self.bounds is None else self.bounds.to_dict()
             obj["robustness"] = None if self.robustness is None else self.robustness.to_dict()
             obj["importance"] = None if self.importance is None else self.importance.to_list()
             obj["concentration"] = self.concentration
@@ -229,7 +230,8 @@ def _run(source: str, tree: Any, args: argparse.Namespace, err: TextIO, interact
             )
     outcome = _Outcome(source, tree, exact, mc, note)
     if method != "monte-carlo":
-        outcome.bounds = bounds(tree)
+        outcome.analytic = True
+        outcome.bounds = _optional("bounds", err, lambda: bounds(tree))
         if exact is not None:
             outcome.robustness = _optional("adversary analysis", err, lambda: robustness(
                 tree, budget=args.budget, root_corruptible=args.corrupt_root))  # fmt: skip
@@ -310,8 +312,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RRMError as exc:
         print(f"rrm-theory: {exc}", file=sys.stderr)
         return 1
-    except ValueError as exc:  # invalid option combinations of the theory commands
-        print(f"rrm-theory {args.command}: error: {exc}", file=sys.stderr)
+    except ValueError as exc:
+        if args.command not in THEORY_COMMANDS:
+            raise  # not an input error: a bug to report, with its traceback
+        print(f"rrm-theory {args.command}: error: {exc}", file=sys.stderr)  # invalid option combinations
         return 2
     except BrokenPipeError:  # output piped into `head`, say
         sys.stderr.close()

@@ -24,6 +24,7 @@ Method
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 from typing import Any, Hashable
 
@@ -211,7 +212,11 @@ def importance(tree: nx.DiGraph, *, max_nodes_with_shared_events: int = 2000) ->
 
 
 def _ratio(num: float | None, den: float | None) -> float | None:
-    return None if num is None or den is None or den == 0.0 else num / den
+    """num / den, or None where undefined or too large for a double (a subnormal denominator)."""
+    if num is None or den is None or den == 0.0:
+        return None
+    ratio = num / den
+    return ratio if math.isfinite(ratio) else None
 
 
 def _adjoint(run: Forward, root: Metrics) -> dict[str, np.ndarray]:

@@ -276,7 +276,7 @@ def from_dict(
     if not isinstance(spec, Mapping):
         raise SpecError(f"{source or 'spec'}: a spec is a table of keys, got {_kind(spec)}")
     name = spec.get("name", default_name)
-    label = source or f"spec {name!r}"
+    label = source or (f"spec {name!r}" if isinstance(name, str) else "spec")
     for key in spec:
         if key not in TOP_KEYS:
             raise _unknown(key, TOP_KEYS, label)

@@ -143,7 +143,10 @@ def show_value(value: object) -> str:
     elif isinstance(value, int) and abs(value) > 10**50:
         text = f"a {len(str(abs(value)))}-digit integer" if abs(value) < 10**4000 else "a huge integer"
     else:
-        text = repr(value) if isinstance(value, str) else str(value)
+        try:
+            text = repr(value) if isinstance(value, str) else str(value)
+        except ValueError:  # holds an integer too long for Python to print
+            text = f"a {type(value).__name__} too long to show"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
