@@ -117,7 +117,8 @@ def load_spec(path: str | Path) -> nx.DiGraph:
     (0.1, 1.0)
     """
     path = Path(path)
-    return from_dict(load_spec_dict(path), source=str(path), default_name=path.stem)
+    label = str(path) if str(path).isprintable() else repr(str(path))
+    return from_dict(load_spec_dict(path), source=label, default_name=path.stem)
 
 
 def load_spec_dict(path: str | Path) -> Any:
@@ -129,7 +130,7 @@ def load_spec_dict(path: str | Path) -> Any:
         If the file cannot be read or parsed (one line naming the file).
     """
     path = Path(path)
-    label = str(path)
+    label = str(path) if str(path).isprintable() else repr(str(path))  # messages stay one line
     suffix = path.suffix.lower()
     if suffix not in (".toml", ".json"):
         raise SpecError(f"{label}: unknown spec format {path.suffix or '(no suffix)'!r}; use .toml or .json")

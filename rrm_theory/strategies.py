@@ -55,14 +55,12 @@ def probabilities(*, low: float = 0.0, high: float = 1.0) -> st.SearchStrategy[f
     return st.one_of(ends, inner)
 
 
-def _rules(k: int, kinds: Collection[str], weights: bool) -> list[str]:
+def _rules(k: int, kinds: Collection[str]) -> list[str]:
     out = []
     for kind in RULE_KINDS:
-        if kind not in kinds:
-            continue
-        if kind == "at_least":
+        if kind == "at_least" and kind in kinds:
             out += [f"at_least:{j}" for j in range(1, k + 1)]
-        elif kind != "weighted" or weights:
+        elif kind in kinds:
             out.append(kind)
     return out or ["all"]
 
@@ -95,7 +93,7 @@ def spec_dicts(
     features : collection of str
         Model features to exercise (:data:`FEATURES`); the others keep their
         neutral values (no deception, audit, influence or groups; coverage 1;
-        default exposure; weight 1).
+        default exposure; weight 1, so a ``weighted`` rule has equal weights).
     rates : strategy, optional
         ``false_accept`` and ``false_reject`` values (default :func:`probabilities`).
     priors : strategy, optional
@@ -149,12 +147,12 @@ def spec_dicts(
         up = parent[i]
         if up is not None:
             table["parent"] = f"n{up}"
-            if nodes[f"n{up}"]["rule"] == "weighted":
+            if nodes[f"n{up}"]["rule"] == "weighted" and "weights" in on:
                 table["weight"] = draw(st.sampled_from([1.0, 2.0, 0.5, 3.0, 0.1]))
             if "audit" in on:
                 table["audit"] = prob()
         if kids[i]:
-            table["rule"] = draw(st.sampled_from(_rules(kids[i], rules, "weights" in on)))
+            table["rule"] = draw(st.sampled_from(_rules(kids[i], rules)))
             if table["rule"] == "weighted":
                 table["threshold"] = draw(st.sampled_from([0.5, 1.0, 0.25, 0.75, 0.3]))
             if "coverage" in on:
@@ -180,6 +178,8 @@ def spec_dicts(
 
 
 def _capacity(max_depth: int | None, max_branching: int | None) -> int:
+    if max_depth == 0:
+        return 1
     if max_depth is None or max_branching is None:
         return 10**9
     return sum(max_branching**d for d in range(max_depth + 1))

@@ -146,7 +146,8 @@ def show_value(value: object) -> str:
         try:
             text = repr(value) if isinstance(value, str) else str(value)
         except ValueError:  # holds an integer too long for Python to print
-            text = f"a {type(value).__name__} too long to show"
+            kind = type(value).__name__
+            text = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} too long to show"
     return text if len(text) <= 60 else text[:57] + "..."
 
 

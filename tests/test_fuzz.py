@@ -767,7 +767,8 @@ command_inputs = st.one_of(
 )
 
 #: A single leaf whose root false_accept is subnormal: importance's risk achievement worth
-#: overflows to inf, which ``--json`` cannot write (see the module's report of bugs).
+#: overflowed to inf, which ``--json`` could not write (exit 2, "rrm-theory analyze: error:
+#: Out of range float values are not JSON compliant: inf"); found by this test.
 SUBNORMAL_LEAF = {"nodes": {"a": {"prior": 0.0, "error": 0.0, "deception": 2.225073858507203e-309}}}
 
 
@@ -798,7 +799,7 @@ def test_analyze_command(capsys: pytest.CaptureFixture[str]) -> None:
         run()
 
 
-# ----------------------------------------------------------------- bugs found by fuzzing, pinned
+# ----------------------------------------------------------------- bugs found while fuzzing, pinned
 
 
 @pytest.mark.parametrize(

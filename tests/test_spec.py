@@ -317,3 +317,13 @@ def test_elo_sets_false_accept_from_the_capability_gap():
     ]:  # fmt: skip
         with pytest.raises(SpecError, match=fragment):
             rrm.from_dict(bad)
+
+
+def test_a_file_name_with_a_newline_keeps_messages_on_one_line(tmp_path, capsys):
+    path = tmp_path / "two\nlines.toml"
+    path.write_text("[nodes.a]\nprior = 2\n")
+    with pytest.raises(SpecError) as info:
+        rrm.load_spec(path)
+    assert "\n" not in str(info.value) and "prior=2" in str(info.value)
+    assert main(["analyze", str(path)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1

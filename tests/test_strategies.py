@@ -72,6 +72,11 @@ def test_shrinks_close_to_a_minimal_witness():
     assert all(t.get("weight", 1.0) == 1.0 for t in spec["nodes"].values())
 
 
+def test_depth_zero_is_a_single_node():
+    assert find(trees(max_depth=0), lambda t: True).number_of_nodes() == 1
+    assert find(trees(max_depth=0, min_nodes=3), lambda t: True).number_of_nodes() == 1
+
+
 def test_probabilities_respect_their_bounds():
     assert find(probabilities(low=0.2, high=0.3), lambda p: True) == 0.2
     with pytest.raises(ValueError):
