@@ -84,7 +84,7 @@ def check_assumptions(
     >>> import rrm_theory as rrm
     >>> checks = check_assumptions(rrm.load_spec("models/chip-design.toml"))
     >>> [(c.name, c.status) for c in checks][:4]
-    [('easier_subtasks', 'holds'), ('leaves_within_reach', 'not stated'), ('sufficient_decomposition', 'fails'), ('independent_errors', 'fails')]
+    [('easier_subtasks', 'holds'), ('leaves_within_reach', 'holds'), ('sufficient_decomposition', 'fails'), ('independent_errors', 'fails')]
     >>> checks[2].nodes
     ['design', 'security']
     """
