@@ -13,6 +13,7 @@ from typing import Any, Callable, TextIO
 import sympy as sp
 
 from . import homogeneous as hom
+from ._argtypes import number, whole
 from .levels import TrainingModel, level_fixed_points, linear_closed_form, max_level, trajectory
 from .nso import GAMES, DEFAULT_START, game_from_lines, optimal_steps
 from .spec import load_spec_dict
@@ -20,50 +21,20 @@ from .spec import load_spec_dict
 __all__ = ["add_commands", "COMMANDS"]
 
 
-def _number(low: float | None = None, high: float | None = None, *, open_low: bool = False) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"{text} is not a finite number")
-        if low is not None and (value < low or (open_low and value == low)):
-            raise argparse.ArgumentTypeError(f"{text} is below {low}" if not open_low else f"{text} is not above {low}")
-        if high is not None and value > high:
-            raise argparse.ArgumentTypeError(f"{text} is above {high}")
-        return value
-
-    return parse
-
-
-def _count(low: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{text} is below {low}")
-        return value
-
-    return parse
-
-
 def _line(text: str) -> tuple[float, float]:
     parts = text.split(",")
     if len(parts) != 2:
         raise argparse.ArgumentTypeError(f"{text!r} is not SLOPE,INTERCEPT")
-    return (_number()(parts[0]), _number()(parts[1]))
+    return (number()(parts[0]), number()(parts[1]))
 
 
-_probability = _number(0.0, 1.0)
-_error = _number(0.0, 0.5)
+_probability = number(0.0, 1.0)
+_error = number(0.0, 0.5)
 
 
 def _tree_options(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--rule", required=required, help="the internal nodes' rule: all, any, majority, at_least:K")
-    p.add_argument("--branching", type=_count(1), required=required, help="children per internal node")
+    p.add_argument("--branching", type=whole(1), required=required, help="children per internal node")
 
 
 def add_commands(commands: Any) -> None:
@@ -96,21 +67,21 @@ def add_commands(commands: Any) -> None:
     p.add_argument("--leaf-error", type=_error, help="leaves' error (default --error)")
     p.add_argument("--prior", type=_probability, default=1.0, help="P(a leaf's work is good) (default 1)")
     p.add_argument("--target", type=_probability, required=True, help="the root error to stay below")
-    p.add_argument("--max-depth", type=_count(0), default=10_000, help="deepest depth examined (default 10,000)")
+    p.add_argument("--max-depth", type=whole(0), default=10_000, help="deepest depth examined (default 10,000)")
     p.add_argument("--json", action="store_true")
 
     p = commands.add_parser("levels", help="oversight error across recursive training levels",
                             description="The training-level map of docs/theory.md: level k's helpers learn from "
                             "level k-1's labels; the human's unaided error grows with difficulty.")  # fmt: skip
     p.add_argument("--human-error", type=_error, default=0.1, help="u_0 (default 0.1)")
-    p.add_argument("--difficulty", type=_number(0.0, 1.0, open_low=True), default=0.9, help="r in (0, 1] (default 0.9)")
-    p.add_argument("--helpers", type=_count(0), default=3, help="m (default 3)")
-    p.add_argument("--amplification", type=_number(0.0), default=1.0, help="gamma (default 1)")
-    p.add_argument("--gap", type=_number(0.0), default=0.0, help="g, the generalisation gap (default 0)")
+    p.add_argument("--difficulty", type=number(0.0, 1.0, open_low=True), default=0.9, help="r in (0, 1] (default 0.9)")
+    p.add_argument("--helpers", type=whole(0), default=3, help="m (default 3)")
+    p.add_argument("--amplification", type=number(0.0), default=1.0, help="gamma (default 1)")
+    p.add_argument("--gap", type=number(0.0), default=0.0, help="g, the generalisation gap (default 0)")
     p.add_argument("--combine-error", type=_error, default=0.0, help="c (default 0)")
     p.add_argument("--rule", default="majority", help="how the votes combine (default majority)")
     p.add_argument("--no-human-vote", action="store_true", help="the human does not vote herself")
-    p.add_argument("--levels", type=_count(0), default=20, help="levels to show (default 20)")
+    p.add_argument("--levels", type=whole(0), default=20, help="levels to show (default 20)")
     p.add_argument("--target", type=_probability, help="report the highest level below this error")
     p.add_argument("--json", action="store_true")
 
@@ -121,9 +92,9 @@ def add_commands(commands: Any) -> None:
     source.add_argument("--game", choices=sorted(GAMES), help="one of the paper's four games")
     source.add_argument("--guard", type=_line, metavar="SLOPE,INTERCEPT", help="the guard's domain-Elo line")
     p.add_argument("--houdini", type=_line, metavar="SLOPE,INTERCEPT", help="the houdini's line (with --guard)")
-    p.add_argument("--start", type=_number(), default=DEFAULT_START, help=f"G0 (default {DEFAULT_START:g})")
-    p.add_argument("--gap", type=_number(), required=True, help="the general-Elo gap D")
-    p.add_argument("--max-steps", type=_count(1), default=20, help="N (default 20)")
+    p.add_argument("--start", type=number(), default=DEFAULT_START, help=f"G0 (default {DEFAULT_START:g})")
+    p.add_argument("--gap", type=number(), required=True, help="the general-Elo gap D")
+    p.add_argument("--max-steps", type=whole(1), default=20, help="N (default 20)")
     p.add_argument("--json", action="store_true")
 
 

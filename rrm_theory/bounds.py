@@ -48,6 +48,7 @@ __all__ = [
     "concentration",
     "MAX_LP_BITS",
     "MAX_LP_BITS_EXPLICIT",
+    "poisson_binomial_tail",
 ]
 
 #: The most free response bits :func:`bounds` hands to the linear programme (2**bits
@@ -391,7 +392,10 @@ def _tail(p: np.ndarray, k: int) -> float:
     for q in p:
         dist[1:] = dist[1:] * (1.0 - q) + dist[:-1] * q
         dist[0] *= 1.0 - q
-    return float(dist[k:].sum())
+    return float(dist[max(k, 0):].sum())
+
+
+poisson_binomial_tail = _tail
 
 
 def _kl(x: float, y: float) -> float:

@@ -22,6 +22,7 @@ from .exact import exact_analysis
 from .importance import Importance, importance
 from .intervals import INTERVALS
 from .montecarlo import DEFAULT_MAX_SAMPLES, MonteCarloResult, monte_carlo
+from ._argtypes import number, whole
 from ._cli_theory import COMMANDS as THEORY_COMMANDS
 from ._cli_theory import add_commands as add_theory_commands
 from ._cli_theory import run as run_theory
@@ -42,27 +43,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _whole(low: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{text} is below {low}")
-        return value
-
-    return parse
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not in (0, 1)")
-    return value
+_fraction = number(0.0, 1.0, open_low=True, open_high=True)
+_fraction_closed = number(0.0, 1.0)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,16 +71,16 @@ def _parser() -> argparse.ArgumentParser:
         "declines a tree, the default runs Monte Carlo instead and says so",
     )
     extras = analyze.add_argument_group("bounds, adversary, importance")
-    extras.add_argument("--budget", type=_whole(0), default=3, help="adversary's corruption budget T (default 3)")
+    extras.add_argument("--budget", type=whole(0), default=3, help="adversary's corruption budget T (default 3)")
     extras.add_argument("--corrupt-root", action="store_true", help="let the adversary corrupt the root overseer")
     mc = analyze.add_argument_group("Monte Carlo")
-    mc.add_argument("--samples", type=_whole(1), help=f"episodes to sample (default {DEFAULT_SAMPLES:,})")
-    mc.add_argument("--seed", type=_whole(0), help="seed (default: fresh, and reported so the run can be repeated)")
+    mc.add_argument("--samples", type=whole(1), help=f"episodes to sample (default {DEFAULT_SAMPLES:,})")
+    mc.add_argument("--seed", type=whole(0), help="seed (default: fresh, and reported so the run can be repeated)")
     mc.add_argument("--ci-width", type=_fraction, help="sample until every root interval is narrower than this")
-    mc.add_argument("--max-samples", type=_whole(1), default=DEFAULT_MAX_SAMPLES,
+    mc.add_argument("--max-samples", type=whole(1), default=DEFAULT_MAX_SAMPLES,
                     help=f"cap for --ci-width (default {DEFAULT_MAX_SAMPLES:,})")  # fmt: skip
-    mc.add_argument("--workers", type=_whole(1), default=1, help="local worker processes (same numbers as 1)")
-    mc.add_argument("--batch-size", type=_whole(1), default=1 << 20, help="episodes per task (same numbers)")
+    mc.add_argument("--workers", type=whole(1), default=1, help="local worker processes (same numbers as 1)")
+    mc.add_argument("--batch-size", type=whole(1), default=1 << 20, help="episodes per task (same numbers)")
     mc.add_argument("--confidence", type=_fraction, default=0.95, help="interval level (default 0.95)")
     mc.add_argument("--interval", choices=INTERVALS, default="wilson", help="interval for proportions")
     mc.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -114,16 +96,6 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="one JSON object per spec (one per line if several)")
     add_theory_commands(commands)
     return parser
-
-
-def _fraction_closed(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not in [0, 1]")
-    return value
 
 
 def _check(args: argparse.Namespace, out: TextIO) -> int:

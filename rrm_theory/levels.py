@@ -36,6 +36,7 @@ import numpy as np
 import sympy as sp
 from scipy.optimize import brentq
 
+from .bounds import poisson_binomial_tail as _tail
 from .rules import parse_rule, threshold_form
 
 __all__ = ["TrainingModel", "trajectory", "level_fixed_points", "max_level", "linear_closed_form"]
@@ -121,16 +122,6 @@ class TrainingModel:
     def step(self, previous: float, level: float) -> float:
         """The level map: eps_{k-1} -> eps_k."""
         return self.assisted(self.helper_error(previous), self.unaided(level))
-
-
-def _tail(p: np.ndarray, k: int) -> float:
-    """P(at least k of independent Bernoulli(p) events)."""
-    dist = np.zeros(len(p) + 1)
-    dist[0] = 1.0
-    for q in p:
-        dist[1:] = dist[1:] * (1.0 - q) + dist[:-1] * q
-        dist[0] *= 1.0 - q
-    return float(dist[max(k, 0):].sum())
 
 
 def trajectory(model: TrainingModel, levels: int) -> dict[str, list[float]]:
