@@ -14,6 +14,7 @@ metric          definition (at node v, with truth Y_v and report V_v)
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import Any, Hashable, Iterator, Mapping, TypeVar
 
@@ -54,8 +55,9 @@ class ByNode(Mapping[Hashable, V]):
         self._nodes = list(nodes)
         self._index = {v: i for i, v in enumerate(self._nodes)}
 
+    @abstractmethod
     def _row(self, i: int) -> V:
-        raise NotImplementedError  # pragma: no cover - every subclass defines it
+        """The value of the node at row ``i``."""
 
     def __getitem__(self, node: Hashable) -> V:
         return self._row(self._index[node])
