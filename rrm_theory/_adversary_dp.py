@@ -12,25 +12,30 @@ through the node's input and its response; responses need not be monotone
 (a channel that flips both ways negates its input), which is why both
 directions are tracked.
 
-Children combine through two min-plus frontiers over the rule's weight sum,
-``A(j)`` = fewest corruptions to make the children's weight reach >= j and
-``Z(j)`` = fewest to keep it <= j, together with the capped truth weight. The
-reachable states are enumerated once per child position and applied to all
-instances at once as sparse transition matrices.
+Children combine through two frontiers of the rule's weight sum: for every
+k <= B, the largest and the smallest report sum reachable with at most k
+corruptions (the cheapest set of children to flip is a knapsack over the
+children), together with the truth sum. Every sum is kept as its class in
+the rule's program (:mod:`rrm_theory._rule_program`), so the states do not
+grow with the size of the weights or of the threshold, only with the
+number of children. The reachable states are enumerated once per child
+position and applied to all instances at once as sparse transition matrices.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from scipy import sparse
+from typing import Any
 
+import numpy as np
+
+from ._rule_program import RuleProgram, TooManySums, rule_program
 from .errors import RRMError
-from .exact import Forward
+from .exact import Forward, refuse_rule
 
 __all__ = ["cost_tables", "root_cost_law", "MAX_STATES"]
 
 #: The most combination states one rule may need.
-MAX_STATES = 50_000
+MAX_STATES = 200_000
 
 
 def _response_types(keep: np.ndarray, fa: np.ndarray, fr: np.ndarray) -> np.ndarray:
@@ -82,72 +87,98 @@ def _report_table(
     return (1.0 - a)[..., None, None] * out + a[..., None, None] * audited
 
 
-class _Machine:
-    """Combination states of one rule: (capped truth weight, A frontier, Z frontier)."""
+class _Frontier:
+    """One direction of a rule's flip cost, on the classes of its partial sums.
 
-    def __init__(self, weights: tuple[int, ...], T: int, B: int):
-        self.weights, self.T, self.B = weights, T, B
-        inf = B + 1
-        start = (0, (0,) + (inf,) * T, (0,) * T)
-        self.layers: list[list[tuple]] = [[start]]
-        self.steps: list[list[sparse.csr_matrix]] = []  # per child: one matrix per outcome (y, r, f)
-        for w in weights:
-            current = self.layers[-1]
-            index: dict[tuple, int] = {}
-            targets = []
-            for y in (0, 1):
-                for r in (0, 1):
-                    for f in range(1, B + 2):
-                        targets.append([self._next(s, w, y, r, f, index) for s in current])
-            if len(index) > MAX_STATES:
-                raise RRMError(
-                    f"the adversary's programme for a rule with threshold {T} needs more than {MAX_STATES:,} "
-                    "states; lower the budget"
-                )
-            self.layers.append(sorted(index, key=index.__getitem__))
-            self.steps.append([
-                sparse.csr_matrix((np.ones(len(t)), (np.arange(len(t)), t)), shape=(len(current), len(index)))
-                for t in targets
-            ])  # fmt: skip
-        final = self.layers[-1]
-        self.truth = np.array([int(s[0] >= T) for s in final])
-        self.honest = np.array([int(s[1][T] == 0) for s in final])
-        self.flip = np.array([s[1][T] if s[1][T] else s[2][T - 1] for s in final])  # cost to flip U
+    A state is ``(e_0, ..., e_B)``: for every k <= B the class of the largest
+    (``up``) or smallest (``down``) report sum reachable with at most k
+    corruptions of the children (``e_0`` is the honest sum). The class of a sum
+    plus a child's weight is the program's map, and classes are ordered like
+    sums, so maxima and minima are taken on class indices. Flipping the input to
+    1 only needs the largest sums and flipping it to 0 only the smallest, so the
+    two directions are separate programmes; the truth's class is carried beside
+    the states as a dense axis, not in them.
+    """
 
-    def _next(self, s: tuple, w: int, y: int, r: int, f: int, index: dict) -> int:
-        t, A, Z = s
-        T, inf = self.T, self.B + 1
-        options = ((r, 0), (1 - r, f))  # the child's value, at what cost
-        A2 = tuple(min(inf, min(A[max(0, j - w * x)] + c for x, c in options)) for j in range(T + 1))
-        Z2 = tuple(
-            min(inf, min((Z[j - w * x] + c if j - w * x >= 0 else inf) for x, c in options)) for j in range(T)
-        )
-        key = (min(T, t + w * y), A2, Z2)
-        if key not in index:
-            index[key] = len(index)
-        return index[key]
-
-
-def _combine(machine: _Machine, child: np.ndarray) -> np.ndarray:
-    """Law of (rule(Y), honest U, cost to flip U) from the children's tables (G, n, y, r, f)."""
-    G = child.shape[0]
-    B = machine.B
-    prob = np.ones((G, 1))
-    for j, matrices in enumerate(machine.steps):
-        new = np.zeros((G, matrices[0].shape[1]))
-        o = 0
-        for y in (0, 1):
+    def __init__(self, program: RuleProgram, B: int, up: bool, limit: int, node: str):
+        self.B, self.program = B, program
+        n = len(program.weights)
+        pick = np.maximum if up else np.minimum
+        states = np.zeros((1, B + 1), dtype=np.int32)
+        ks = np.arange(B + 1)
+        self.steps: list[list[Any]] = []  # per child: one sparse matrix per (r, f)
+        for j in range(n):
+            maps = program.maps[j]
+            nexts = []
             for r in (0, 1):
-                for f in range(B + 1):
-                    q = child[:, j, y, r, f]
-                    if q.any():
-                        new += (matrices[o].T @ (prob * q[:, None]).T).T
-                    o += 1
-        prob = new
+                for f in range(1, B + 2):
+                    e = maps[r][states]
+                    if f <= B:  # the child's report flipped at cost f
+                        shifted = ks >= f
+                        e[:, shifted] = pick(e[:, shifted], maps[1 - r][states[:, ks[shifted] - f]])
+                    nexts.append(e)
+            states, target = np.unique(np.concatenate(nexts), axis=0, return_inverse=True)
+            if len(states) > limit:
+                raise RRMError(
+                    f"node {node!r}: the adversary's programme for its rule over {n} children needs more than "
+                    f"{limit:,} combination states at a budget of {B} ({len(states):,} after {j + 1} children); "
+                    "lower the budget (analyze --budget)"
+                )
+            target = target.reshape(len(nexts), -1)
+            self.steps.append([_sparse_ones(t, len(states)) for t in target])
+        self.honest = states[:, 0].astype(np.int64)
+        crossed = states == (1 if up else 0)
+        self.cost = np.where(crossed.any(axis=1), crossed.argmax(axis=1), B + 1)  # fewest k; B + 1: none
+
+
+def _sparse_ones(target: np.ndarray, columns: int) -> Any:
+    from scipy import sparse
+
+    rows = np.arange(len(target))
+    return sparse.csr_matrix((np.ones(len(target)), (rows, target)), shape=(len(target), columns))
+
+
+def _scatter_truth(P: np.ndarray, runs: tuple[np.ndarray, np.ndarray], size: int) -> np.ndarray:
+    """Move the mass of truth class a (axis 1) to class ``map[a]`` (``runs`` of the map)."""
+    starts, targets = runs
+    if len(starts) == P.shape[1] == size:
+        return P
+    out = np.zeros((P.shape[0], size, P.shape[2]))
+    out[:, targets] = np.add.reduceat(P, starts, axis=1)
+    return out
+
+
+def _run(frontier: _Frontier, child: np.ndarray) -> np.ndarray:
+    """``P(rule(Y) = y, honest U = u, cost = k)`` (G, 2, 2, B + 1) where the frontier's direction applies."""
+    G = child.shape[0]
+    B, program = frontier.B, frontier.program
+    P = np.ones((G, 1, 1))
+    for j, matrices in enumerate(frontier.steps):
+        size = program.sizes[j + 1]
+        moved = [_scatter_truth(P, program.runs[j][y], size) for y in (0, 1)]
+        new = None
+        o = 0
+        for r in (0, 1):
+            for f in range(B + 1):
+                X = moved[0] * child[:, j, 0, r, f, None, None] + moved[1] * child[:, j, 1, r, f, None, None]
+                if X.any():
+                    part = (matrices[o].T @ X.reshape(-1, X.shape[2]).T).T
+                    new = part if new is None else new + part
+                o += 1
+        P = np.asarray(new).reshape(G, size, -1) if new is not None else np.zeros((G, size, matrices[0].shape[1]))
     law = np.zeros((G, 2, 2, B + 1))
-    for s in range(prob.shape[1]):
-        k = min(machine.flip[s], B + 1) - 1
-        law[:, machine.truth[s], machine.honest[s], k] += prob[:, s]
+    k = frontier.cost - 1  # cost f at index f - 1; B + 1 (impossible) at index B
+    for t in (0, 1):
+        np.add.at(law[:, t], (slice(None), frontier.honest, k), P[:, t])
+    return law
+
+
+def _combine(frontiers: tuple[_Frontier, _Frontier], child: np.ndarray) -> np.ndarray:
+    """Law of (rule(Y), honest U, cost to flip U) from the children's tables (G, n, y, r, f)."""
+    up, down = (_run(f, child) for f in frontiers)
+    law = np.empty_like(up)
+    law[:, :, 0] = up[:, :, 0]  # an input that rejects is flipped upward ...
+    law[:, :, 1] = down[:, :, 1]  # ... one that approves downward
     return law
 
 
@@ -172,11 +203,16 @@ def cost_tables(run: Forward, B: int, root_corruptible: bool) -> np.ndarray:
     law[:, 0, 0, B] = 1.0 - prior  # a leaf's input is the work itself: it cannot be flipped
     law[:, 1, 1, B] = prior
     finish(leaves, law)
-    machines: dict[tuple, _Machine] = {}
+    machines: dict[tuple, tuple[_Frontier, _Frontier]] = {}
     for nodes, weights, T in run.groups:
         key = (weights, T)
         if key not in machines and len(weights) > 1:
-            machines[key] = _Machine(weights, T, B)
+            try:
+                program = rule_program(weights, T)
+            except TooManySums as exc:
+                raise refuse_rule(c, int(nodes[0]), exc) from None
+            name = str(c.nodes[int(nodes[0])])
+            machines[key] = (_Frontier(program, B, True, MAX_STATES, name), _Frontier(program, B, False, MAX_STATES, name))
         inst = plan.of(nodes)
         kids = plan.children(inst, len(weights))
         if len(weights) == 1:  # one child: the rule passes its truth, report and flip cost through

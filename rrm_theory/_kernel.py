@@ -18,28 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["threshold_rule", "apply_coverage", "node_input", "evaluator"]
+from ._jury import JURY_MIN, iid_instances, iid_rule
+from ._rule_program import RuleProgram, rule_program
+
+__all__ = ["threshold_rule", "program_step", "apply_coverage", "node_input", "evaluator"]
 
 _IDENTITY = np.eye(2)
-
-
-def _logmix(t: np.ndarray, C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Merge k weighted rows: ``t`` (G, k) log-weights, ``C`` (G, k, S) rows.
-
-    Returns ``log sum exp(t)`` (G,) and the weighted average row (G, S); where
-    every weight is zero, the first row stands in (it is never used).
-    """
-    m = t.max(axis=1)
-    finite = np.isfinite(m)
-    with np.errstate(invalid="ignore"):
-        w = np.exp(t - np.where(finite, m, 0.0)[:, None])
-    w[~finite] = 0.0
-    w[~finite, 0] = 1.0
-    s = w.sum(axis=1)
-    with np.errstate(divide="ignore"):
-        total = np.where(finite, m + np.log(s), -np.inf)
-    row = np.einsum("gk,gks->gs", w / s[:, None], C)
-    return total, row
 
 
 def _mix2(t0: np.ndarray, C0: np.ndarray, t1: np.ndarray, C1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -52,27 +36,67 @@ def _mix2(t0: np.ndarray, C0: np.ndarray, t1: np.ndarray, C1: np.ndarray) -> tup
     return total, w0[..., None] * C0 + w1[..., None] * C1
 
 
-def _shift_rows(t: np.ndarray, C: np.ndarray, w: int, T: int) -> tuple[np.ndarray, np.ndarray]:
-    """Move row a to row min(a + w, T), merging the rows that land on T."""
-    ts = np.full_like(t, -np.inf)
-    Cs = np.zeros_like(C)
-    lo = max(T - w, 0)
-    if w < T:
-        ts[:, w:T] = t[:, : T - w]
-        Cs[:, w:T] = C[:, : T - w]
-    ts[:, T], Cs[:, T] = _logmix(t[:, lo:], C[:, lo:])
-    return ts, Cs
+def _segments(t: np.ndarray, C: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mix runs of consecutive rows: ``t`` (G, A) log-weights, ``C`` (G, A, S) rows, runs
+    beginning at ``starts``. Returns per run ``log sum exp(t)`` (G, k) and the weighted
+    average row (G, k, S); where every weight of a run is zero its first row stands in."""
+    if len(starts) == t.shape[1]:  # nothing merges
+        return t, C
+    peak = np.maximum.reduceat(t, starts, axis=1)
+    finite = np.isfinite(peak)
+    lengths = np.diff(np.append(starts, t.shape[1]))
+    seg = np.repeat(np.arange(len(starts)), lengths)
+    with np.errstate(invalid="ignore"):
+        w = np.exp(t - np.where(finite, peak, 0.0)[:, seg])
+    w[~finite[:, seg]] = 0.0
+    first = np.zeros(t.shape[1], dtype=bool)
+    first[starts] = True
+    w[~finite[:, seg] & first[None, :]] = 1.0
+    s = np.add.reduceat(w, starts, axis=1)
+    with np.errstate(divide="ignore"):
+        total = np.where(finite, peak + np.log(s), -np.inf)
+    row = np.add.reduceat(w[..., None] * C, starts, axis=1) / s[..., None]
+    return total, row
 
 
-def _shift_columns(C: np.ndarray, w: int, T: int) -> np.ndarray:
-    """Move probability mass from column b to column min(b + w, T)."""
-    out = np.zeros_like(C)
-    if w < T:
-        out[..., w:T] = C[..., : T - w]
-        out[..., T] = C[..., T - w :].sum(axis=-1)
-    else:
-        out[..., T] = C.sum(axis=-1)
+def _scatter_columns(C: np.ndarray, runs: tuple[np.ndarray, np.ndarray], size: int) -> np.ndarray:
+    """Move column b's mass to column ``map[b]`` (``runs`` of the non-decreasing map)."""
+    starts, targets = runs
+    if len(starts) == C.shape[-1] == size:  # a non-decreasing bijection is the identity
+        return C
+    out = np.zeros(C.shape[:-1] + (size,))
+    out[..., targets] = np.add.reduceat(C, starts, axis=-1)
     return out
+
+
+def _expand(t: np.ndarray, C: np.ndarray, targets: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows placed at ``targets`` of ``size`` rows; the others impossible (a unit row stands in)."""
+    if len(targets) == size:
+        return t, C
+    G, _, S = C.shape
+    tf = np.full((G, size), -np.inf)
+    Cf = np.zeros((G, size, S))
+    Cf[:, :, 0] = 1.0
+    tf[:, targets] = t
+    Cf[:, targets] = C
+    return tf, Cf
+
+
+def program_step(
+    L: np.ndarray, C: np.ndarray, lp: np.ndarray, pr: np.ndarray, program: RuleProgram, j: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fold child j into the state: ``L`` (G, A) log P(truth class), ``C`` (G, A, A)
+    P(report class | truth class); ``lp`` (G, 2) and ``pr`` (G, 2, 2) the child's laws."""
+    size = program.sizes[j + 1]
+    moved = [_scatter_columns(C, program.runs[j][r], size) for r in (0, 1)]
+    parts = []
+    for y in (0, 1):
+        Cy = pr[:, y, 0, None, None] * moved[0] + pr[:, y, 1, None, None] * moved[1]
+        starts, targets = program.runs[j][y]
+        t, row = _segments(L + lp[:, y, None], Cy, starts)
+        parts.append(_expand(t, row, targets, size))
+    (t0, C0), (t1, C1) = parts
+    return _mix2(t0, C0, t1, C1)
 
 
 def threshold_rule(
@@ -98,39 +122,30 @@ def threshold_rule(
 
     Notes
     -----
-    Children are folded in one at a time, carrying for every value ``a`` of
-    the capped truth sum ``min(sum w Y, T)`` its log-probability ``L[a]`` and
-    the conditional law ``C[a, b]`` of the capped report sum. When counting
-    rejections needs fewer states (``W - T + 1 < T``, as for ``all``), values
-    are relabelled 0 <-> 1 and the complementary rule is computed.
+    Children are folded in one at a time (:mod:`rrm_theory._rule_program`),
+    carrying for every class ``a`` of the truth's partial sum its
+    log-probability ``L[a]`` and the conditional law ``C[a, b]`` of the
+    report's class. Instances whose many unit-weight children are all alike
+    use the closed form of :mod:`rrm_theory._jury` instead.
     """
-    W = sum(weights)
-    flip = W - T + 1 < T
-    if flip:
-        lp, pr, T = lp[..., ::-1], pr[..., ::-1, ::-1], W - T + 1
-    G = lp.shape[0]
-    S = T + 1
-    L = np.full((G, S), -np.inf)
-    L[:, 0] = 0.0
-    C = np.zeros((G, S, S))
-    C[:, :, 0] = 1.0
-    for j, w in enumerate(weights):
-        r = pr[:, j, :, :, None, None]
-        Cs = _shift_columns(C, w, T)
-        C0 = C * r[:, 0, 0] + Cs * r[:, 0, 1]
-        C1 = C * r[:, 1, 0] + Cs * r[:, 1, 1]
-        t1, C1 = _shift_rows(L + lp[:, j, 1, None], C1, w, T)
-        L, C = _mix2(L + lp[:, j, 0, None], C0, t1, C1)
-    low, low_row = _logmix(L[:, :T], C[:, :T])
-    lp_rule = np.stack([low, L[:, T]], axis=1)
-    pu = np.empty((G, 2, 2))
-    pu[:, 0, 0] = low_row[:, :T].sum(axis=1)
-    pu[:, 0, 1] = low_row[:, T]
-    pu[:, 1, 0] = C[:, T, :T].sum(axis=1)
-    pu[:, 1, 1] = C[:, T, T]
-    if flip:
-        lp_rule, pu = lp_rule[:, ::-1], pu[:, ::-1, ::-1]
-    return np.ascontiguousarray(lp_rule), np.ascontiguousarray(pu)
+    G, n = lp.shape[:2]
+    out_lp = np.empty((G, 2))
+    out_pu = np.empty((G, 2, 2))
+    rest = np.arange(G)
+    if n >= JURY_MIN and all(w == 1 for w in weights):
+        alike = iid_instances(lp, pr)
+        if alike.any():
+            out_lp[alike], out_pu[alike] = iid_rule(lp[alike, 0], pr[alike, 0], n, T, T)
+            rest = np.flatnonzero(~alike)
+    if len(rest):
+        program = rule_program(weights, T)
+        L = np.zeros((len(rest), 1))
+        C = np.ones((len(rest), 1, 1))
+        lp_r, pr_r = lp[rest], pr[rest]
+        for j in range(n):
+            L, C = program_step(L, C, lp_r[:, j], pr_r[:, j], program, j)
+        out_lp[rest], out_pu[rest] = L, C
+    return out_lp, out_pu
 
 
 def apply_coverage(lp_rule: np.ndarray, pu: np.ndarray, coverage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

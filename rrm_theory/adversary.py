@@ -25,6 +25,7 @@ import numpy as np
 
 from .errors import RRMError
 from ._adversary_dp import root_cost_law
+from ._rule_program import rule_program
 from .exact import Forward, analysis_from, forward
 
 __all__ = ["Robustness", "robustness"]
@@ -200,20 +201,63 @@ def _map_truths(tree: nx.DiGraph, c) -> tuple[float, dict[tuple, int]]:  # type:
 
 def _knapsack(child_best: list[np.ndarray], weights: tuple[int, ...], T: int):  # type: ignore[no-untyped-def]
     """Best log-probability of the children's truths with the rule rejecting / accepting, and the picks."""
-    # table[s] = (best log-prob, picks) with truth weight s capped at T
-    table: dict[int, tuple[float, tuple[int, ...]]] = {0: (0.0, ())}
-    for b, w in zip(child_best, weights):
-        new: dict[int, tuple[float, tuple[int, ...]]] = {}
-        for s, (lp, picks) in table.items():
-            for y in (0, 1):
-                key = min(T, s + w * y)
-                cand = (lp + float(b[y]), picks + (y,))
-                if key not in new or cand[0] > new[key][0]:
-                    new[key] = cand
-        table = new
-    reject = max((v for s, v in table.items() if s < T), key=lambda v: v[0], default=(-math.inf, ()))
-    accept = table.get(T, (-math.inf, ()))
-    return (reject[0], accept[0]), (reject[1], accept[1])
+    best = np.array(child_best, dtype=float)  # (n, 2): best log-prob of each child's subtree given its truth
+    if all(w == 1 for w in weights):
+        return _count_knapsack(best, T)
+    program = rule_program(weights, T)
+    value = np.zeros(1)
+    choices = []  # per child: for every new class, the (old class, value) that reached it best
+    for j in range(len(weights)):
+        cand = np.concatenate([value + best[j, 0], value + best[j, 1]])
+        target = np.concatenate(program.maps[j])
+        size = program.sizes[j + 1]
+        order = np.lexsort((-cand, target))  # by target, best first (ties: the first candidate)
+        first = order[np.concatenate([[True], target[order][1:] != target[order][:-1]])]
+        new = np.full(size, -math.inf)
+        new[target[first]] = cand[first]
+        pick = np.zeros(size, dtype=np.int64)
+        pick[target[first]] = first
+        choices.append(pick)
+        value = new
+    out_value, out_picks = [], []
+    for final in (0, 1):
+        picks = []
+        cls = final
+        for j in range(len(weights) - 1, -1, -1):
+            source = int(choices[j][cls])
+            width = program.sizes[j]
+            y, cls = divmod(source, width)
+            picks.append(y)
+        out_value.append(float(value[final]))
+        out_picks.append(tuple(reversed(picks)))
+    return (out_value[0], out_value[1]), (out_picks[0], out_picks[1])
+
+
+def _count_knapsack(best: np.ndarray, T: int):  # type: ignore[no-untyped-def]
+    """The same for a count rule, greedily: each child at its better value, then the fewest
+    cheapest changes that put the count on the wanted side of T (exact for unit weights)."""
+    n = len(best)
+    prefer = (best[:, 1] > best[:, 0]).astype(np.int64)  # ties to 0
+    with np.errstate(invalid="ignore"):  # both values impossible: the child cannot move
+        loss = np.abs(best[:, 1] - best[:, 0])
+    loss = np.where(np.isnan(loss), math.inf, loss)
+    out_value, out_picks = [], []
+    for accept in (0, 1):
+        picks = prefer.copy()
+        count = int(picks.sum())
+        need = (T - count) if accept else (count - T + 1)  # changes 0 -> 1 (accept) or 1 -> 0 (reject)
+        if need > 0:
+            movable = np.flatnonzero(picks == (0 if accept else 1))
+            if len(movable) < need:
+                out_value.append(-math.inf)
+                out_picks.append(tuple(int(x) for x in picks))
+                continue
+            cheapest = movable[np.argsort(loss[movable], kind="stable")[:need]]
+            picks[cheapest] = 1 - picks[cheapest]
+        total = float(best[np.arange(n), picks].sum()) if n else 0.0
+        out_value.append(total)
+        out_picks.append(tuple(int(x) for x in picks))
+    return (out_value[0], out_value[1]), (out_picks[0], out_picks[1])
 
 
 def _min_corruptions(tree: nx.DiGraph, c, outcome: dict[tuple, int], root_corruptible: bool):  # type: ignore[no-untyped-def]
@@ -268,6 +312,12 @@ def _min_corruptions(tree: nx.DiGraph, c, outcome: dict[tuple, int], root_corrup
 
 def _cheapest(items: list[tuple[int, tuple[int, ...]]], gap: int) -> tuple[int, ...] | None:
     """Fewest corruptions (union of disjoint sets) whose weights reach ``gap``: a small knapsack."""
+    if items and all(w == items[0][0] for w, _ in items):  # equal weights: the cheapest enough of them
+        need = -(-gap // items[0][0])
+        if need > len(items):
+            return None
+        chosen = sorted(items, key=lambda item: len(item[1]))[:need]
+        return tuple(k for _, cost_set in chosen for k in cost_set)
     best: dict[int, tuple[int, ...]] = {0: ()}
     for w, cost_set in items:
         for reached, chosen in list(best.items()):

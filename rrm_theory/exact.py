@@ -45,14 +45,16 @@ import numpy as np
 
 from ._compile import Compiled, compile_tree
 from ._conditioning import ALTERNATIVES, Instances, SharedEvents, shared_events
+from ._jury import JURY_MIN, iid_instances
 from ._kernel import evaluator, node_input
+from ._rule_program import MAX_CLASSES, TooManySums, rule_program
 from .errors import ExactRefused
 from .results import METRICS, Analysis, NodeMetrics
 
-__all__ = ["exact_analysis", "forward", "analysis_from", "Forward", "MAX_RULE_STATES"]
+__all__ = ["exact_analysis", "forward", "analysis_from", "Forward", "MAX_RULE_STATES", "rule_states"]
 
-#: The largest capped sum (threshold, or rejections counted) a node's rule may need.
-MAX_RULE_STATES = 1024
+#: The most classes of partial sums (distinct sums that can still matter) one step of a rule may need.
+MAX_RULE_STATES = MAX_CLASSES
 _SLICE_STATES = 1 << 22  # instances x states**2 per slice of a rule group: 32 MiB per array
 
 
@@ -131,33 +133,73 @@ def analysis_from(tree: nx.DiGraph, run: Forward) -> Analysis:
     )
 
 
-def _rule_groups(plan: Instances, max_work: int) -> list[tuple[np.ndarray, tuple[int, ...], int]]:
-    """Internal nodes grouped by (height, rule form), in evaluation order; checks the cost first."""
+def rule_states(weights: tuple[int, ...], T: int) -> tuple[int, int]:
+    """``(widest, work)`` of a rule's pass per instance: the most classes of partial sums at
+    one step and the (truth class, report class) updates of the whole pass."""
+    n = len(weights)
+    if n == 1:
+        return 1, 0
+    if all(w == 1 for w in weights):  # counts: the classes are known without building the program
+        sizes = []
+        for j in range(n + 1):
+            r = n - j
+            live = max(0, min(j, T - 1) - max(0, T - r) + 1)
+            sizes.append(live + int(T - r > 0) + int(j >= T))
+        return max(sizes), sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    program = rule_program(weights, T)
+    return program.widest, program.work()
+
+
+def refuse_rule(c: Compiled, node: int, exc: TooManySums) -> ExactRefused:
+    """The one-line refusal for a rule whose partial sums have too many classes."""
+    f = c.forms[node]
+    n = len(f.weights)  # type: ignore[union-attr]
+    rule = c.nodes[node]
+    return ExactRefused(
+        f"tree {c.name!r}: node {rule!r}: its rule over {n} children needs more than {exc.limit:,} distinct "
+        f"partial sums of weights at once ({exc.needed:,} after {exc.position} of its children; {exc.limit:,} "
+        f"is about {2 * exc.limit.bit_length() - 2} children of unrelated weights); fewer children or weights "
+        f"with fewer distinct values help, or {ALTERNATIVES}"
+    )
+
+
+def _rule_groups(plan: Instances, max_work: int) -> tuple[list[tuple[np.ndarray, tuple[int, ...], int]], int]:
+    """Internal nodes grouped by (height, rule form), in evaluation order; checks the cost first.
+
+    Count rules over at least :data:`JURY_MIN` children are checked when their
+    children's laws are known (children all alike take the closed form).
+    """
     c = plan.c
     by_height: dict[int, dict[tuple, list[int]]] = defaultdict(lambda: defaultdict(list))
     for i in np.flatnonzero(~c.is_leaf).tolist():
         f = c.forms[i]
         by_height[int(c.height[i])][(f.weights, f.threshold)].append(i)  # type: ignore[union-attr]
-    groups, work = [], 0
+    groups: list[tuple[np.ndarray, tuple[int, ...], int]] = []
+    work = 0
     for h in sorted(by_height):
         for (weights, T), members in by_height[h].items():
             nodes = np.asarray(members, dtype=np.int64)
-            states = min(T, sum(weights) - T + 1) + 1
-            if states > MAX_RULE_STATES:
-                hint = "weights with fewer decimals help, or " if len(set(weights)) > 1 else ""
-                raise ExactRefused(
-                    f"tree {c.name!r}: node {c.nodes[members[0]]!r}: its rule needs {states} count states, "
-                    f"more than exact analysis handles ({MAX_RULE_STATES}); {hint}{ALTERNATIVES}"
-                )
-            if len(weights) > 1:
-                work += int(plan.count[nodes].sum()) * len(weights) * states**2
+            if not _jury(weights):
+                try:
+                    widest, per_instance = rule_states(weights, T)
+                except TooManySums as exc:
+                    raise refuse_rule(c, members[0], exc) from None
+                work += int(plan.count[nodes].sum()) * per_instance
             groups.append((nodes, weights, T))
+    _check_work(c, work, max_work)
+    return groups, work
+
+
+def _check_work(c: Compiled, work: int, max_work: int) -> None:
     if work > max_work:
         raise ExactRefused(
-            f"tree {c.name!r}: exact analysis would need {work:.3g} count-state updates, more than "
+            f"tree {c.name!r}: exact analysis would need {work:.3g} updates of partial-sum states, more than "
             f"max_work={max_work:.3g} (about half a minute per 2**30); {ALTERNATIVES}"
         )
-    return groups
+
+
+def _jury(weights: tuple[int, ...]) -> bool:
+    return len(weights) >= JURY_MIN and all(w == 1 for w in weights)
 
 
 @dataclass
@@ -194,7 +236,7 @@ def forward_compiled(c: Compiled, *, truths_only: bool = False, max_shared_event
 def _evaluate(plan: Instances, max_work: int) -> Forward:
     """One pass, leaves to root, over every instance."""
     c = plan.c
-    groups = _rule_groups(plan, max_work)
+    groups, work = _rule_groups(plan, max_work)
     lp = np.empty((plan.total, 2))
     pu_all = np.empty((plan.total, 2, 2))
     pv = np.empty((plan.total, 2, 2))
@@ -219,9 +261,13 @@ def _evaluate(plan: Instances, max_work: int) -> Forward:
     with np.errstate(divide="ignore"):
         finish(inst, np.stack([np.log1p(-prior), np.log(prior)], axis=1), np.broadcast_to(np.eye(2), (len(inst), 2, 2)))
     for nodes, weights, T in groups:
-        states = min(T, sum(weights) - T + 1) + 1
         all_inst = plan.of(nodes)
-        step = max(1, _SLICE_STATES // states**2)
+        widest, per_instance = rule_states(weights, T)
+        if _jury(weights):  # children all alike take the closed form; the others must fit the budget
+            kids = plan.children(all_inst, len(weights))
+            work += int((~iid_instances(lp_up[kids], pr_up[kids])).sum()) * per_instance
+            _check_work(c, work, max_work)
+        step = max(1, _SLICE_STATES // (widest * widest))
         for lo in range(0, len(all_inst), step):
             inst = all_inst[lo : lo + step]
             kids = plan.children(inst, len(weights))

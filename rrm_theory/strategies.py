@@ -100,6 +100,8 @@ def spec_dicts(
     priors: st.SearchStrategy[float] | None = None,
     max_groups: int = 2,
     max_free: int | None = None,
+    weights: st.SearchStrategy[float] | None = None,
+    thresholds: st.SearchStrategy[float] | None = None,
 ) -> dict[str, Any]:
     """A spec dictionary (MODEL.md section 6) with every value explicit.
 
@@ -123,6 +125,12 @@ def spec_dicts(
         Most blind-spot groups (with ``"blind_spots"``).
     max_free : int, optional
         Most Bernoulli variables with 0 < p < 1 (module docstring).
+    weights : strategy, optional
+        Children's weights under a ``weighted`` rule, with the ``"weights"`` feature
+        (default: one of 1, 2, 0.5, 3, 0.1).
+    thresholds : strategy, optional
+        Thresholds of ``weighted`` rules, values in (0, 1] (default: one of 0.5, 1,
+        0.25, 0.75, 0.3, drawn with the node's place so that they shrink to 1/2).
 
     Examples
     --------
@@ -180,7 +188,7 @@ def spec_dicts(
         if up is not None:
             table["parent"] = f"n{up}"
             if nodes[f"n{up}"]["rule"] == "weighted" and "weights" in on:
-                table["weight"] = draw(_WEIGHT_DRAWS)
+                table["weight"] = draw(_WEIGHT_DRAWS if weights is None else weights)
             if "audit" in on:
                 table["audit"] = prob()
         # Leaves and internal nodes draw the same values (a prior and, with the feature, a
@@ -191,7 +199,7 @@ def spec_dicts(
         if kids[i]:
             table["rule"] = f"at_least:{min(parameter, kids[i])}" if kind == "at_least" else kind
             if kind == "weighted":
-                table["threshold"] = parameter
+                table["threshold"] = parameter if thresholds is None else draw(thresholds)
             if "coverage" in on:
                 table["coverage"] = free(coverage)
         else:

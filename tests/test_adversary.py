@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from reference_adversary import min_corruptions_on, most_likely_bad_outcome, root_approves, worst_false_accept
 from tree_strategies import tree_specs
+
+from rrm_theory.strategies import spec_dicts
 
 import rrm_theory as rrm
 
@@ -65,3 +68,67 @@ def test_large_trees_use_the_root_children_only():
 def test_invalid_budget():
     with pytest.raises(ValueError, match="budget"):
         rrm.robustness(rrm.chain(1, error=0.1, prior=0.5), budget=-1)
+
+
+three_decimals = st.integers(1, 4000).map(lambda k: k / 1000)
+
+
+@settings(max_examples=80, deadline=None)
+@given(spec_dicts(min_nodes=3, max_nodes=6, rules=["weighted", "majority", "any"], max_free=12,
+                  features=["weights", "deception", "audit"], weights=three_decimals,
+                  thresholds=st.integers(1, 1000).map(lambda k: k / 1000)),
+       st.integers(0, 3))  # fmt: skip
+def test_weighted_panels_equal_brute_force(spec, budget):
+    """Decimal weights: the programme runs on classes of sums, not on a grid of the weights' units."""
+    tree = rrm.from_dict(spec)
+    want = worst_false_accept(tree, budget)
+    got = rrm.robustness(tree, budget=budget)
+    if want[0] is None:
+        assert got.worst_false_accept is None
+    else:
+        assert got.worst_false_accept == pytest.approx(want, abs=1e-12)
+    best = most_likely_bad_outcome(tree)
+    if best is not None:
+        assert math.isclose(got.outcome_probability, best[1], rel_tol=1e-9)
+        assert got.min_corruptions == min_corruptions_on(tree, got.outcome)[0]
+
+
+@pytest.mark.parametrize("weights", [(1e-9, 1.0), (1e-6, 1.0), (5e-324, 1.7976931348623157e308), (2.346, 0.734)])
+def test_extreme_weights_neither_blow_up_nor_overflow(weights):
+    """Found by fuzzing: these ran out of memory, ran for minutes, or overflowed."""
+    nodes = {"r": {"rule": "weighted", "threshold": 0.5}, "m": {"parent": "r", "rule": "weighted", "threshold": 0.7,
+             "weight": weights[0]}, "a": {"parent": "r", "weight": weights[1]}}  # fmt: skip
+    nodes |= {f"c{i}": {"parent": "m", "weight": weights[i % 2]} for i in range(3)}
+    tree = rrm.from_dict({"defaults": {"error": 0.1, "prior": 0.6}, "nodes": nodes})
+    got = rrm.robustness(tree, budget=3)
+    assert got.worst_false_accept == pytest.approx(worst_false_accept(tree, 3), abs=1e-12)
+
+
+def test_a_panel_of_twelve_unrelated_weights():
+    weights = [1.375, 0.625, 2.25, 0.1, 0.2, 1.958, 1.978, 0.431, 2.718, 0.577, 1.414, 0.301]
+    nodes = {"r": {"rule": "weighted", "threshold": 0.6}}
+    nodes |= {f"h{i}": {"parent": "r", "weight": w, "error": 0.02 * (i + 1)} for i, w in enumerate(weights)}
+    tree = rrm.from_dict({"defaults": {"error": 0.1, "prior": 0.7}, "nodes": nodes})
+    curve = rrm.robustness(tree, budget=3).worst_false_accept
+    assert curve[0] == pytest.approx(rrm.exact_analysis(tree).root.false_accept, abs=1e-12)
+    assert all(a <= b for a, b in zip(curve, curve[1:])) and curve[3] <= 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(*[st.one_of(st.floats(-30, 0), st.just(-math.inf))] * 2), min_size=1, max_size=9), st.data())
+def test_count_rules_take_the_greedy_optimum(best, data):
+    """The greedy shortcut for unit weights equals the programme over classes (weights 2, threshold 2T)."""
+    from rrm_theory.adversary import _knapsack
+
+    n = len(best)
+    T = data.draw(st.integers(1, n))
+    child = [np.array(b) for b in best]
+    fast = _knapsack(child, (1,) * n, T)
+    slow = _knapsack(child, (2,) * n, 2 * T)
+    assert fast[0] == pytest.approx(slow[0], abs=1e-9)
+    for accept in (0, 1):  # the picks attain the value and land on the right side
+        picks = fast[1][accept]
+        if fast[0][accept] == -math.inf:
+            continue
+        assert (sum(picks) >= T) == bool(accept)
+        assert sum(b[y] for b, y in zip(best, picks)) == pytest.approx(fast[0][accept], abs=1e-9)

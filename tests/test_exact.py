@@ -257,11 +257,22 @@ def test_refuses_past_the_instance_limit():
         rrm.exact_analysis(many_groups(8), max_instances=100)
 
 
-def test_refuses_weighted_rules_that_need_too_many_states():
+def test_weights_with_many_decimals_are_exact():
+    """Once refused (their integer grid needed thousands of count states): now exact."""
     nodes = {"r": {"rule": "weighted", "threshold": 0.5}}
     nodes |= {f"c{i}": {"parent": "r", "weight": w} for i, w in enumerate([0.0001, 0.1234, 0.9999])}
     tree = rrm.from_dict({"defaults": {"error": 0.1, "prior": 0.5}, "nodes": nodes})
-    with pytest.raises(ExactRefused, match="node 'r'.*count states"):
+    assert_matches_brute_force(tree)
+
+
+def test_refuses_weighted_rules_with_too_many_distinct_sums():
+    rng = np.random.default_rng(5)
+    weights = [round(float(w), 3) for w in rng.uniform(0.1, 10.0, size=30)]
+    nodes = {"r": {"rule": "weighted", "threshold": 0.431}}
+    nodes |= {f"c{i}": {"parent": "r", "weight": w} for i, w in enumerate(weights)}
+    tree = rrm.from_dict({"defaults": {"error": 0.1, "prior": 0.5}, "nodes": nodes})
+    with pytest.raises(ExactRefused, match=r"node 'r': its rule over 30 children needs more than 2,048 distinct "
+                       r"partial sums.*Monte Carlo"):
         rrm.exact_analysis(tree)
 
 
@@ -300,7 +311,7 @@ def test_sibling_groups_are_closed_at_their_parent():
 def test_refuses_too_much_work_before_doing_it():
     groups = {f"g{i}": {"probability": 0.1, "members": [f"L1_{2 * i}", f"L1_{2 * i + 1}"]} for i in range(5)}
     tree = rrm.balanced(1, 2001, rule="majority", error=0.1, prior=0.5, blind_spots=groups)
-    with pytest.raises(ExactRefused, match="count-state updates.*max_work"):
+    with pytest.raises(ExactRefused, match="updates of partial-sum states.*max_work"):
         rrm.exact_analysis(tree)
 
 
@@ -313,11 +324,13 @@ def test_large_rule_groups_are_sliced_without_changing_results(monkeypatch):
         assert sliced.per_node[v] == whole.per_node[v]
 
 
-def test_unweighted_refusal_does_not_mention_decimals():
-    tree = rrm.balanced(1, 2049, rule="majority", error=0.1, prior=0.5)
+def test_unweighted_refusal_does_not_mention_weights():
+    """4,001 helpers, all different: the count programme would pass max_work."""
+    nodes = {"r": {"rule": "majority"}} | {f"c{i}": {"parent": "r", "prior": 0.5 + i / 10_000} for i in range(4001)}
+    tree = rrm.from_dict({"defaults": {"error": 0.1}, "nodes": nodes})
     with pytest.raises(ExactRefused) as info:
         rrm.exact_analysis(tree)
-    assert "count states" in str(info.value) and "decimals" not in str(info.value)
+    assert "partial-sum states" in str(info.value) and "weights" not in str(info.value)
 
 
 def test_per_node_metrics_mapping():

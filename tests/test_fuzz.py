@@ -821,11 +821,12 @@ def test_from_dict_integer_too_long_to_print(doc: dict[str, Any]) -> None:
 
 def test_analyze_default_method_falls_back_when_exact_declines_a_rule(capsys: pytest.CaptureFixture[str]) -> None:
     """Without ``--method``, a tree exact analysis declines (here: a weighted rule whose
-    weights need more count states than it handles) falls back to Monte Carlo and exits 0,
+    weights have more distinct partial sums than it tracks) falls back to Monte Carlo and exits 0,
     as ``analyze --help`` says."""
-    doc = {"defaults": {"error": 0.1, "prior": 0.5},
-           "nodes": {"r": {"rule": "weighted", "threshold": 0.5}, "a": {"parent": "r", "weight": 1},
-                     "b": {"parent": "r", "weight": 0.0001}}}  # fmt: skip
+    weights = [round(1.0 + 0.37 * i + 0.001 * i * i, 3) for i in range(30)]
+    nodes: dict[str, Any] = {"r": {"rule": "weighted", "threshold": 0.5}}
+    nodes |= {f"c{i}": {"parent": "r", "weight": w} for i, w in enumerate(weights)}
+    doc = {"defaults": {"error": 0.1, "prior": 0.5}, "nodes": nodes}
     with pytest.raises(rrm.ExactRefused):
         rrm.exact_analysis(rrm.from_dict(doc))
     with watchdog():
