@@ -24,6 +24,7 @@ position and applied to all instances at once as sparse transition matrices.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 import numpy as np
@@ -34,8 +35,11 @@ from .exact import Forward, refuse_rule
 
 __all__ = ["cost_tables", "root_cost_law", "MAX_STATES"]
 
-#: The most combination states one rule may need.
+#: The most combination states one rule may need (per direction).
 MAX_STATES = 200_000
+#: The most (instance, truth class, state) updates the programme may make, all rules together
+#: (about ten seconds).
+MAX_WORK = 1 << 29
 
 
 def _response_types(keep: np.ndarray, fa: np.ndarray, fr: np.ndarray) -> np.ndarray:
@@ -100,7 +104,8 @@ class _Frontier:
     the states as a dense axis, not in them.
     """
 
-    def __init__(self, program: RuleProgram, B: int, up: bool, limit: int, node: str):
+    def __init__(self, program: RuleProgram, B: int, up: bool, limit: int, node: str, budget: list[int],
+                 instances: int):  # fmt: skip
         self.B, self.program = B, program
         n = len(program.weights)
         pick = np.maximum if up else np.minimum
@@ -118,11 +123,13 @@ class _Frontier:
                         e[:, shifted] = pick(e[:, shifted], maps[1 - r][states[:, ks[shifted] - f]])
                     nexts.append(e)
             states, target = np.unique(np.concatenate(nexts), axis=0, return_inverse=True)
-            if len(states) > limit:
+            budget[0] -= instances * program.sizes[j + 1] * len(states) * 2 * (B + 1)
+            if len(states) > limit or budget[0] < 0:
+                what = (f"more than {limit:,} combination states ({len(states):,} after {j + 1} children)"
+                        if len(states) > limit else f"more than {MAX_WORK:.3g} state updates")  # fmt: skip
                 raise RRMError(
-                    f"node {node!r}: the adversary's programme for its rule over {n} children needs more than "
-                    f"{limit:,} combination states at a budget of {B} ({len(states):,} after {j + 1} children); "
-                    "lower the budget (analyze --budget)"
+                    f"node {node!r}: the adversary's programme for its rule over {n} children needs {what} at a "
+                    f"budget of {B} corruptions; lower the budget (analyze --budget) or skip it (--no-adversary)"
                 )
             target = target.reshape(len(nexts), -1)
             self.steps.append([_sparse_ones(t, len(states)) for t in target])
@@ -204,15 +211,21 @@ def cost_tables(run: Forward, B: int, root_corruptible: bool) -> np.ndarray:
     law[:, 1, 1, B] = prior
     finish(leaves, law)
     machines: dict[tuple, tuple[_Frontier, _Frontier]] = {}
+    instances: dict[tuple, int] = defaultdict(int)
+    for nodes, weights, T in run.groups:
+        instances[(weights, T)] += int(plan.count[nodes].sum())
+    work = [MAX_WORK]
     for nodes, weights, T in run.groups:
         key = (weights, T)
         if key not in machines and len(weights) > 1:
             try:
                 program = rule_program(weights, T)
             except TooManySums as exc:
-                raise refuse_rule(c, int(nodes[0]), exc) from None
+                raise refuse_rule(c, int(nodes[0]), exc, who="the adversary's programme",
+                                  alternatives="lower the budget (analyze --budget) or skip it (--no-adversary)") from None
             name = str(c.nodes[int(nodes[0])])
-            machines[key] = (_Frontier(program, B, True, MAX_STATES, name), _Frontier(program, B, False, MAX_STATES, name))
+            machines[key] = tuple(_Frontier(program, B, up, MAX_STATES, name, work, instances[key])  # type: ignore[assignment]
+                                  for up in (True, False))
         inst = plan.of(nodes)
         kids = plan.children(inst, len(weights))
         if len(weights) == 1:  # one child: the rule passes its truth, report and flip cost through

@@ -12,14 +12,18 @@ Exact Bernoulli bits
 Bit-sliced threshold rules
     ``sum(weights[c] * x_c) >= T`` for 64 episodes at once: the sum is kept as
     binary "planes" (plane j holds bit j of every episode's sum) built by
-    ripple-carry addition, then compared with T from the top plane down.
+    ripple-carry addition, then compared with T from the top plane down. Where
+    the weights have many binary digits (decimals like 0.001 and 1000 in one
+    rule), the rule's program over classes of partial sums
+    (:mod:`rrm_theory._rule_program`) is cheaper: one plane per class, each bit
+    set in exactly one of them.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ONES", "bernoulli_words", "threshold_words", "popcount_rows"]
+__all__ = ["ONES", "bernoulli_words", "threshold_words", "program_words", "adder_cost", "program_cost", "popcount_rows"]
 
 ONES = np.uint64(0xFFFF_FFFF_FFFF_FFFF)
 _ZERO = np.uint64(0)
@@ -228,6 +232,33 @@ def threshold_words(x: np.ndarray, weights: tuple[int, ...], threshold: int) -> 
             greater |= equal & plane
             equal &= ~plane
     return greater | equal
+
+
+def adder_cost(weights: tuple[int, ...]) -> int:
+    """Rough word operations per row of :func:`threshold_words`: a few per set bit of the
+    weights (short carry chains on average) and per plane of the final comparison."""
+    return 6 * sum(w.bit_count() for w in weights) + 3 * max(1, sum(weights).bit_length())
+
+
+def program_cost(program) -> int:  # type: ignore[no-untyped-def]
+    """Rough word operations per row of :func:`program_words`: a few per class per child."""
+    return 5 * sum(program.sizes)
+
+
+def program_words(x: np.ndarray, program) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Bits of the rule of ``program`` (a :class:`~rrm_theory._rule_program.RuleProgram`):
+    ``x`` (G, n, words) -> (G, words), with one plane of words per class."""
+    G, n, W = x.shape
+    planes = np.full((1, G, W), ONES)
+    for j in range(n):
+        xj = x[:, j]
+        parts = (planes & ~xj, planes & xj)
+        new = np.zeros((program.sizes[j + 1], G, W), dtype=np.uint64)
+        for value in (0, 1):
+            starts, targets = program.runs[j][value]
+            new[targets] |= np.bitwise_or.reduceat(parts[value], starts, axis=0)
+        planes = new
+    return planes[1]  # the class "accepts"
 
 
 def popcount_rows(words: np.ndarray) -> np.ndarray:

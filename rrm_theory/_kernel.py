@@ -21,7 +21,7 @@ import numpy as np
 from ._jury import JURY_MIN, iid_instances, iid_rule
 from ._rule_program import RuleProgram, rule_program
 
-__all__ = ["threshold_rule", "program_step", "apply_coverage", "node_input", "evaluator"]
+__all__ = ["threshold_rule", "held_rule", "program_step", "apply_coverage", "node_input", "evaluator"]
 
 _IDENTITY = np.eye(2)
 
@@ -203,3 +203,135 @@ def evaluator(
     a = audit[:, None, None]
     pr = (1.0 - a) * pv + a * _IDENTITY
     return pv, pr
+
+
+def held_rule(
+    lp: np.ndarray, pr: np.ndarray, weights: tuple[int, ...], T: int, *, truths_only: bool = False
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The rule with each child in turn held at a fixed (truth, report), all at once.
+
+    Parameters
+    ----------
+    lp, pr, weights, T
+        As for :func:`threshold_rule`.
+    truths_only : bool
+        Hold the truth only and skip the reports (what the fast bounds need).
+
+    Returns
+    -------
+    lp_held : ndarray, shape (G, n, 2, 2)
+        ``[g, j, y, Y] = log P(rule(Y) = Y | Y_j = y)``.
+    pu_held : ndarray, shape (G, n, 2, 2, 2, 2), or None
+        ``[g, j, y, r, Y, u] = P(rule(R) = u | rule(Y) = Y, Y_j = y, R_j = r)``.
+
+    Notes
+    -----
+    One forward pass keeps the state before every child (every ``sqrt(n)``-th, the
+    rest rebuilt block by block) and one backward pass carries, for every class
+    state, the law of the outcome given that state: ``lam[a, Y] = log P(rule(Y) = Y
+    | truth class a)`` and ``kap[a, b, Y, u] = P(rule(R) = u | classes a, b, rule(Y)
+    = Y)``. Holding child j joins the state before it with the outcome law after it,
+    so the cost is a few passes, not one pass per child. Children that are all
+    alike (large juries) use the closed form with thresholds ``T - y``, ``T - r``.
+    """
+    G, n = lp.shape[:2]
+    lp_held = np.empty((G, n, 2, 2))
+    pu_held = None if truths_only else np.empty((G, n, 2, 2, 2, 2))
+    rest = np.arange(G)
+    if n >= JURY_MIN and all(w == 1 for w in weights):
+        alike = iid_instances(lp, pr)
+        if alike.any():
+            for y in (0, 1):
+                for r in ((0, 1) if not truths_only else (y,)):
+                    a_lp, a_pu = iid_rule(lp[alike, 0], pr[alike, 0], n - 1, T - y, T - r)
+                    lp_held[alike, :, y] = a_lp[:, None]
+                    if pu_held is not None:
+                        pu_held[alike, :, y, r] = a_pu[:, None]
+            rest = np.flatnonzero(~alike)
+    if len(rest):
+        program = rule_program(weights, T)
+        widest = max(program.sizes)
+        step = max(1, (1 << 22) // (widest * widest * 4))
+        for lo in range(0, len(rest), step):
+            part = rest[lo : lo + step]
+            got = _held_pass(lp[part], pr[part], program, truths_only)
+            lp_held[part] = got[0]
+            if pu_held is not None:
+                pu_held[part] = got[1]
+    return lp_held, pu_held
+
+
+def _held_pass(lp: np.ndarray, pr: np.ndarray, program: RuleProgram, truths_only: bool):  # type: ignore[no-untyped-def]
+    G, n = lp.shape[:2]
+    if truths_only:  # the reports do not matter: every child reports its truth
+        pr = np.broadcast_to(_IDENTITY, pr.shape)
+    block = max(1, int(np.sqrt(n)))
+    saved = {}
+    L, C = np.zeros((G, 1)), np.ones((G, 1, 1))
+    for j in range(n):
+        if j % block == 0:
+            saved[j] = (L, C)
+        L, C = program_step(L, C, lp[:, j], pr[:, j], program, j)
+    lp_held = np.empty((G, n, 2, 2))
+    pu_held = np.empty((G, n, 2, 2, 2, 2))
+    # the outcome law after the last child: its class is the outcome
+    lam = np.where(np.broadcast_to(np.eye(2), (G, 2, 2)) == 1, 0.0, -np.inf)  # lam[g, a, Y]
+    kap = None if truths_only else np.broadcast_to(np.eye(2)[None, None, :, None, :], (G, 2, 2, 2, 2))
+    states: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for j in range(n - 1, -1, -1):
+            if j not in states:  # rebuild the block of forward states that holds j
+                b0 = (j // block) * block
+                states = {}
+                L, C = saved[b0]
+                for jj in range(b0, j + 1):
+                    states[jj] = (L, C)
+                    if jj < j:
+                        L, C = program_step(L, C, lp[:, jj], pr[:, jj], program, jj)
+            Lj, Cj = states.pop(j)
+            maps = program.maps[j]
+            for y in (0, 1):
+                t = Lj[:, :, None] + lam[:, maps[y], :]  # (G, A, Y)
+                total, w = _lse_weights(t, axis=1)
+                lp_held[:, j, y] = total
+                if kap is None:
+                    continue
+                for r in (0, 1):
+                    after = kap[:, maps[y]][:, :, maps[r]]  # (G, A, A, Y, u)
+                    inner = np.einsum("gab,gabyu->gayu", Cj, after)
+                    pu_held[:, j, y, r] = np.einsum("gay,gayu->gyu", w, inner)
+            # the outcome law before child j
+            parts = [lp[:, j, y, None, None] + lam[:, maps[y], :] for y in (0, 1)]
+            new_lam = np.logaddexp(parts[0], parts[1])
+            if kap is not None:
+                safe = np.where(np.isfinite(new_lam), new_lam, 0.0)
+                shares = [np.where(np.isfinite(new_lam), np.exp(p - safe), 1.0 - y) for y, p in enumerate(parts)]
+                new_kap = 0.0
+                for y in (0, 1):
+                    for r in (0, 1):
+                        after = kap[:, maps[y]][:, :, maps[r]]
+                        coef = shares[y][:, :, None, :, None] * pr[:, j, y, r, None, None, None, None]
+                        new_kap = new_kap + coef * after
+                kap = new_kap
+            lam = new_lam
+    return lp_held, (None if truths_only else pu_held)
+
+
+def _lse_weights(t: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """``log sum exp`` over ``axis`` and the normalised weights (a unit weight on the first
+    entry where every weight is zero)."""
+    peak = t.max(axis=axis, keepdims=True)
+    finite = np.isfinite(peak)
+    w = np.exp(t - np.where(finite, peak, 0.0))
+    w = np.where(finite, w, 0.0)
+    s = w.sum(axis=axis, keepdims=True)
+    total = np.where(finite, peak + np.log(np.where(s > 0, s, 1.0)), -np.inf)
+    w = np.where(s > 0, w / np.where(s > 0, s, 1.0), 0.0)
+    empty = ~finite.squeeze(axis)
+    if empty.any():
+        first = np.zeros(t.shape[axis])
+        first[0] = 1.0
+        shape = [1] * t.ndim
+        shape[axis] = t.shape[axis]
+        w = np.where(np.expand_dims(empty, axis), first.reshape(shape), w)
+    return total.squeeze(axis), w

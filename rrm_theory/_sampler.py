@@ -26,7 +26,8 @@ from collections import defaultdict
 
 import numpy as np
 
-from ._bits import ONES, bernoulli_words, popcount_rows, threshold_words
+from ._bits import ONES, adder_cost, bernoulli_words, popcount_rows, program_cost, program_words, threshold_words
+from ._rule_program import RuleProgram, TooManySums, rule_program
 from ._compile import Compiled
 
 __all__ = ["ChunkSampler", "COUNTS"]
@@ -46,9 +47,17 @@ class ChunkSampler:
         for i in np.flatnonzero(~c.is_leaf).tolist():
             f = c.forms[i]
             by_height[int(c.height[i])][(f.weights, f.threshold)].append(i)  # type: ignore[union-attr]
+        self.programs: dict[tuple, RuleProgram] = {}
         for h in sorted(by_height):
             for (weights, T), nodes in by_height[h].items():
                 self.groups.append((np.asarray(nodes, dtype=np.int64), weights, T))
+                if len(weights) > 1 and len(set(weights)) > 1 and (weights, T) not in self.programs:
+                    try:
+                        program = rule_program(weights, T)
+                    except TooManySums:
+                        continue
+                    if program_cost(program) < adder_cost(weights):
+                        self.programs[(weights, T)] = program
         self.group_members = [members for _, p, members in c.groups]
         self.group_probs = [p for _, p, _ in c.groups]
         spots: dict[int, list[int]] = defaultdict(list)
@@ -81,8 +90,8 @@ class ChunkSampler:
                 u = y
             else:
                 kids = c.first_child[nodes][:, None] + np.arange(len(weights))
-                y = threshold_words(Y[kids], weights, T)
-                u = threshold_words(R[kids], weights, T)
+                y = self._rule(Y[kids], weights, T)
+                u = self._rule(R[kids], weights, T)
                 coverage = c.coverage[nodes]
                 if (coverage < 1.0).any():
                     y &= bernoulli_words(rng, coverage[:, None], None, W)
@@ -101,6 +110,11 @@ class ChunkSampler:
             counts[nodes, 1] = popcount_rows(~y & v & mask)
             counts[nodes, 2] = popcount_rows(y & ~v & mask)
         return counts
+
+    def _rule(self, x: np.ndarray, weights: tuple[int, ...], T: int) -> np.ndarray:
+        """The rule's bits, by the cheaper of the bit-sliced adder and the class program."""
+        program = self.programs.get((weights, T))
+        return threshold_words(x, weights, T) if program is None else program_words(x, program)
 
     def _event(self, rng: np.random.Generator, p: float) -> np.ndarray:
         return bernoulli_words(rng, np.array([[p]]), None, self.words)[0]

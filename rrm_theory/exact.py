@@ -150,16 +150,23 @@ def rule_states(weights: tuple[int, ...], T: int) -> tuple[int, int]:
     return program.widest, program.work()
 
 
-def refuse_rule(c: Compiled, node: int, exc: TooManySums) -> ExactRefused:
+def refuse_rule(c: Compiled, node: int, exc: TooManySums, *, who: str = "exact analysis",
+                alternatives: str = ALTERNATIVES) -> ExactRefused:  # fmt: skip
     """The one-line refusal for a rule whose partial sums have too many classes."""
     f = c.forms[node]
     n = len(f.weights)  # type: ignore[union-attr]
-    rule = c.nodes[node]
+    if len(set(f.weights)) == 1:  # type: ignore[union-attr]
+        need = (f"more than {exc.limit:,} counts of approvals that still matter at once (after {exc.position:,} "
+                f"of its children; children that are all alike take a closed form in exact analysis)")  # fmt: skip
+        hint = ""
+    else:
+        need = (f"more than {exc.limit:,} distinct partial sums of weights at once ({exc.needed:,} after "
+                f"{exc.position} of its children; {exc.limit:,} is about {2 * exc.limit.bit_length() - 2} "
+                f"children of unrelated weights)")  # fmt: skip
+        hint = "fewer children or weights with fewer distinct values help, or "
     return ExactRefused(
-        f"tree {c.name!r}: node {rule!r}: its rule over {n} children needs more than {exc.limit:,} distinct "
-        f"partial sums of weights at once ({exc.needed:,} after {exc.position} of its children; {exc.limit:,} "
-        f"is about {2 * exc.limit.bit_length() - 2} children of unrelated weights); fewer children or weights "
-        f"with fewer distinct values help, or {ALTERNATIVES}"
+        f"tree {c.name!r}: node {c.nodes[node]!r}: {who} of its rule over {n:,} children needs {need}; "
+        f"{hint}{alternatives}"
     )
 
 

@@ -31,7 +31,7 @@ from typing import Any, Hashable
 import networkx as nx
 import numpy as np
 
-from ._kernel import node_input
+from ._kernel import apply_coverage, held_rule
 from .errors import RRMError
 from .exact import Forward, analysis_from, exact_analysis, forward
 from .results import Metrics
@@ -239,14 +239,12 @@ def _adjoint(run: Forward, root: Metrics) -> dict[str, np.ndarray]:
         _pull_back(nodes, D, Dv, pu, keep, fa, fr, audit)
         kids = c.first_child[nodes][:, None] + np.arange(len(weights))
         Du = _channel_pullback(Dv[nodes], pu[nodes], keep[nodes], fa[nodes], fr[nodes])
+        lp_held, pu_held = _held_inputs(lp[kids], pr[kids], weights, T, c.coverage[nodes])
         for j in range(len(weights)):
             child = kids[:, j]
             for y in (0, 1):
                 for r in (0, 1):
-                    lp_k, pr_k = lp[kids].copy(), pr[kids].copy()
-                    lp_k[:, j] = (0.0, -np.inf) if y == 0 else (-np.inf, 0.0)
-                    pr_k[:, j] = np.eye(2)[r]
-                    lp_f, pu_f = node_input(lp_k, pr_k, weights, T, c.coverage[nodes])
+                    lp_f, pu_f = lp_held[:, j, y, r], pu_held[:, j, y, r]
                     with np.errstate(invalid="ignore"):
                         share = np.exp(lp[child, y][:, None] + lp_f - lp[nodes])  # P(Y_c = y | Y_v)
                     share = np.where(np.isfinite(lp[nodes]) & np.isfinite(lp_f), share, 0.0)
@@ -276,6 +274,21 @@ def _adjoint(run: Forward, root: Metrics) -> dict[str, np.ndarray]:
     for name in ("false_accept", "false_reject"):
         arrays[f"d_{name}/audit"][0] = np.nan  # the root is never audited
     return arrays
+
+
+def _held_inputs(lp: np.ndarray, pr: np.ndarray, weights: tuple[int, ...], T: int,
+                 coverage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The node's truth and input laws with each child held at each (truth, report):
+    ``(G, n, y, r, 2)`` log-probabilities and ``(G, n, y, r, 2, 2)`` conditionals."""
+    G, n = lp.shape[:2]
+    if n == 1:  # the rule passes the one child's value through
+        lp_h = np.where(np.eye(2)[None, None, :, :] == 1, 0.0, -np.inf).repeat(G, 0)  # (G, 1, y, Y)
+        pu_h = np.broadcast_to(np.eye(2)[None, None, None, :, None, :], (G, 1, 2, 2, 2, 2))
+    else:
+        lp_h, pu_h = held_rule(lp, pr, weights, T)
+    lp_x = np.broadcast_to(lp_h[:, :, :, None, :], (G, n, 2, 2, 2)).reshape(-1, 2)
+    lp_c, pu_c = apply_coverage(lp_x, np.ascontiguousarray(pu_h).reshape(-1, 2, 2), np.repeat(coverage, n * 4))
+    return lp_c.reshape(G, n, 2, 2, 2), pu_c.reshape(G, n, 2, 2, 2, 2)
 
 
 def _pull_back(nodes, D, Dv, pu, keep, fa, fr, audit) -> None:  # type: ignore[no-untyped-def]

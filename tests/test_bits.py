@@ -79,3 +79,15 @@ def test_threshold_words_equal_plain_sums(case, seed):
 def test_popcount_rows():
     words = np.array([[ONES, 0], [1, 3]], dtype=np.uint64)
     assert popcount_rows(words).tolist() == [64, 3]
+
+
+@pytest.mark.parametrize("weights, threshold", [((3, 1, 4, 1, 5), 7), ((1, 10**40, 7), 8), ((2, 2, 3), 4)])
+def test_program_words_equal_the_adder(weights, threshold):
+    """Both bit-parallel evaluations of a rule agree, bit for bit."""
+    from rrm_theory._bits import program_words
+    from rrm_theory._rule_program import rule_program
+
+    rng = np.random.default_rng(len(weights))
+    x = rng.integers(0, 2**63, size=(3, len(weights), 4), dtype=np.uint64)
+    want = threshold_words(x, weights, threshold)
+    assert (program_words(x, rule_program(weights, threshold)) == want).all()

@@ -271,7 +271,7 @@ def test_refuses_weighted_rules_with_too_many_distinct_sums():
     nodes = {"r": {"rule": "weighted", "threshold": 0.431}}
     nodes |= {f"c{i}": {"parent": "r", "weight": w} for i, w in enumerate(weights)}
     tree = rrm.from_dict({"defaults": {"error": 0.1, "prior": 0.5}, "nodes": nodes})
-    with pytest.raises(ExactRefused, match=r"node 'r': its rule over 30 children needs more than 2,048 distinct "
+    with pytest.raises(ExactRefused, match=r"node .r.: exact analysis of its rule over 30 children needs more than 2,048 distinct "
                        r"partial sums.*Monte Carlo"):
         rrm.exact_analysis(tree)
 

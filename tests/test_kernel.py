@@ -126,3 +126,49 @@ def test_weighted_trees_match_brute_force(spec):
             assert (x is None) == (y is None), (v, m)
             if x is not None:
                 assert y == pytest.approx(x, abs=1e-12), (v, m)
+
+
+def held_directly(lp, pr, weights, T, j, y, r):
+    lp_k, pr_k = lp.copy(), pr.copy()
+    lp_k[:, j] = (0.0, -np.inf) if y == 0 else (-np.inf, 0.0)
+    pr_k[:, j] = np.eye(2)[r]
+    return threshold_rule(lp_k, pr_k, weights, T)
+
+
+@pytest.mark.parametrize("case", ["weighted-6", "majority-9", "all-5", "jury-60", "mixed-jury-50", "weighted-1e-300"])
+def test_held_rule_equals_holding_each_child(case):
+    from rrm_theory._kernel import held_rule
+
+    rng = np.random.default_rng(len(case))
+    if case == "weighted-6":
+        form = threshold_form(parse_rule("weighted"), 6, weights=[0.3, 1.7, 0.9, 2.2, 0.45, 1.0], threshold=0.55)
+        lp, pr = random_children(rng, 6)
+    elif case == "weighted-1e-300":
+        form = threshold_form(parse_rule("weighted"), 4, weights=[0.3, 1.7, 0.9, 2.2], threshold=0.55)
+        lp, pr = random_children(rng, 4)
+        lp[0, :, 1], lp[0, :, 0] = -700.0, -1e-300  # truths of probability e**-700
+    elif case == "majority-9":
+        form = threshold_form(parse_rule("majority"), 9)
+        lp, pr = random_children(rng, 9)
+    elif case == "all-5":
+        form = threshold_form(parse_rule("all"), 5)
+        lp, pr = random_children(rng, 5)
+    elif case == "jury-60":
+        form = threshold_form(parse_rule("majority"), 60)
+        lp, pr = random_children(rng, 60, alike=True)
+    else:
+        form = threshold_form(parse_rule("at_least:20"), 50)
+        lp, pr = random_children(rng, 50)
+    lp = np.concatenate([lp, lp[:, ::-1]])  # two instances
+    pr = np.concatenate([pr, pr[:, ::-1]])
+    lp_h, pu_h = held_rule(lp, pr, form.weights, form.threshold)
+    lp_t, _ = held_rule(lp, pr, form.weights, form.threshold, truths_only=True)
+    n = lp.shape[1]
+    for j in sorted({0, 1, n // 2, n - 1}):
+        for y in (0, 1):
+            for r in (0, 1):
+                want_lp, want_pu = held_directly(lp, pr, form.weights, form.threshold, j, y, r)
+                np.testing.assert_allclose(lp_h[:, j, y], want_lp, rtol=1e-12, atol=1e-14)  # logs near 0
+                np.testing.assert_allclose(lp_t[:, j, y], want_lp, rtol=1e-12, atol=1e-14)
+                ok = np.isfinite(want_lp)
+                np.testing.assert_allclose(pu_h[:, j, y, r][ok], want_pu[ok], rtol=1e-10, atol=1e-13)

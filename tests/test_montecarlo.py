@@ -199,3 +199,18 @@ def test_per_node_results_and_progress_bar(capsys):
     assert result.per_node["design"] == result.root
     d = result.to_dict(per_node=True)
     assert set(d["per_node"]) == set(tree) and d["per_node"]["heat"]["p_good"]["ci"][0] < 0.9
+
+
+@pytest.mark.parametrize("weights", [
+    [1.375, 0.625, 2.25, 0.1, 0.2, 1.958, 1.978, 0.431, 2.718, 0.577, 1.414, 0.301],  # the class programme
+    [5e-324, 1.7976931348623157e308, 1.0],  # 2,000-digit integers: the class programme, not the adder
+    [1.0, 2.0, 3.0, 0.5],  # few binary digits: the bit-sliced adder
+])  # fmt: skip
+def test_agrees_with_exact_on_weighted_panels(weights):
+    nodes = {"r": {"rule": "weighted", "threshold": 0.431}}
+    nodes |= {f"h{i}": {"parent": "r", "weight": w, "error": 0.02 * (i + 1)} for i, w in enumerate(weights)}
+    tree = rrm.from_dict({"defaults": {"error": 0.1, "prior": 0.7}, "nodes": nodes})
+    exact = rrm.exact_analysis(tree)
+    result = rrm.monte_carlo(tree, samples=200_000, rng=11)
+    for i, v in enumerate(tree):
+        assert_consistent(exact.per_node[v], result.counts[i], result.samples)
