@@ -108,7 +108,7 @@ def _threshold(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         x = sp.Symbol("E")
         obj["latex"] = {
             "threshold": None if obj["exact"] is None else sp.latex(sp.sympify(obj["exact"])),
-            "map": sp.latex(sp.expand(hom._map(model, x, x, 0, 0, 1, hom.e))),
+            "map": sp.latex(hom._expanded_map(model, x, x, 0, 0, 1, hom.e)),
         }
     what = "deception rate" if args.deception else "symmetric evaluator error"
     text = (f"{args.rule} over {args.branching}: largest {what} with a stable fixed point below 1/2: "
@@ -119,14 +119,15 @@ def _threshold(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
 def _fixed_point(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     model = hom.Homogeneous.symmetric(args.rule, args.branching, args.error, leaf_error=args.leaf_error)
     points = hom.fixed_points(model)
+    expanded = hom._expanded_error_map(model)  # = sp.expand(hom.error_map(model)), in integers: fast for large k
     obj: dict[str, Any] = {
         "fixed_points": [p.value for p in points],
         "stable": [p.stable for p in points],
         "limit": hom.limit(model),
-        "map": str(sp.expand(hom.error_map(model))),
+        "map": str(expanded),
     }
     if args.latex:
-        obj["latex"] = hom.latex(hom.error_map(model))
+        obj["latex"] = sp.latex(expanded)  # = hom.latex(error_map): simplify only expands it, slowly
     shown = ", ".join(f"{p.value:.6g} ({'stable' if p.stable else 'unstable'})" for p in points)
     text = f"e' = {obj['map']}\nfixed points in [0, 1/2]: {shown or 'none'}\nlimit as depth grows: {obj['limit']:.6g}"
     return obj, text

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import pathlib
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -54,12 +56,14 @@ def test_error_map_iterated_equals_exact_analysis_when_truths_are_equal(model, t
 
 
 def test_sympy_and_numeric_maps_agree():
+    # the numeric map is the unexpanded binomial tail, exact coefficients; sympy's expression is the same formula
     model = hom.Homogeneous("majority", 5, false_accept=0.1, false_reject=0.2, deception=0.05, audit=0.1)
     for truth in (0, 1):
         expr = hom.error_map(model, truth=truth)
-        poly = hom._polynomial(model, truth)
+        f = hom._Map.of(model, truth)
         for x in np.linspace(0, 1, 11):
-            assert float(expr.subs(hom.e, x)) == pytest.approx(poly(x), abs=1e-14)
+            assert float(expr.subs(hom.e, x)) == pytest.approx(f(float(x)), abs=1e-14)
+        assert hom._expanded_error_map(model, truth=truth) == sp.expand(expr)
 
 
 @pytest.mark.parametrize("k", [3, 5, 7, 9, 11, 13])
@@ -145,3 +149,207 @@ def test_invalid_models():
         hom.Homogeneous("at_least:3", 2)
     with pytest.raises(ValueError, match="false_accept"):
         hom.Homogeneous("all", 2, false_accept=1.5)
+
+
+# ------------------------------------------------ wide committees: the unexpanded map, certified roots
+
+mpmath = pytest.importorskip("mpmath")
+
+
+def _mp_h(k, need, c0, c1, x, dps=80):
+    """h(x) = c0 + c1 P(Bin(k, x) >= need) - x in mpmath at ``dps`` digits (the binomial tail, unexpanded)."""
+    with mpmath.workdps(dps):
+        x = mpmath.mpf(x)
+        tail = mpmath.fsum(math.comb(k, j) * x**j * (1 - x) ** (k - j) for j in range(need, k + 1))
+        return mpmath.mpf(c0) + mpmath.mpf(c1) * tail - x
+
+
+def _mp_root(k, need, E, lo, hi, dps=80):
+    """The root of the symmetric-error map's h in [lo, hi] (a sign change), by mpmath bisection at ``dps`` digits."""
+    with mpmath.workdps(dps):
+        a, b = mpmath.mpf(lo), mpmath.mpf(hi)
+        fa = _mp_h(k, need, E, 1 - 2 * mpmath.mpf(E), a, dps)
+        assert fa * _mp_h(k, need, E, 1 - 2 * mpmath.mpf(E), b, dps) < 0
+        for _ in range(3 * dps):
+            mid = (a + b) / 2
+            fm = _mp_h(k, need, E, 1 - 2 * mpmath.mpf(E), mid, dps)
+            a, b, fa = (mid, b, fm) if fm * fa > 0 else (a, mid, fa)
+        return a
+
+
+def _evans_schulman(k):
+    return Fraction(1, 2) - Fraction(2 ** (k - 2), k * math.comb(k - 1, (k - 1) // 2))
+
+
+@pytest.mark.parametrize("k", [3, 5, 51, 101, 201])
+def test_evans_schulman_threshold_is_exact_for_wide_committees(k):
+    want = _evans_schulman(k)
+    result = hom.noise_threshold("majority", k)
+    assert result["exact"] == f"{want.numerator}/{want.denominator}"
+    assert result["good"]["exact"] == result["bad"]["exact"] == result["exact"]
+    assert result["threshold"] == float(want)
+    # and it is where the stable fixed point below 1/2 disappears
+    below = hom.Homogeneous.symmetric("majority", k, float(want) - 1e-6)
+    above = hom.Homogeneous.symmetric("majority", k, float(want) + 1e-6)
+    assert [p.value for p in hom.fixed_points(below)][-1] == 0.5 and hom.fixed_points(below)[0].stable
+    assert [(p.value, p.stable) for p in hom.fixed_points(above)] == [(0.5, True)]
+
+
+def test_no_spurious_fixed_point_at_29_children():
+    # above the threshold (0.3846...) the only fixed point in [0, 1/2] is 1/2, and it is stable;
+    # the expanded polynomial's numpy roots reported 0.49999999809 "stable" instead
+    E = 0.39
+    assert float(_evans_schulman(29)) < E
+    points = hom.fixed_points(hom.Homogeneous.symmetric("majority", 29, E))
+    assert [(p.value, p.stable) for p in points] == [(0.5, True)]
+    for x in [i / 1000 for i in range(500)] + [0.49999999809, 0.4999999999]:
+        assert _mp_h(29, 15, E, 1 - 2 * mpmath.mpf(E), x) > 0  # f(x) > x on [0, 1/2): no other fixed point
+    assert hom.limit(hom.Homogeneous.symmetric("majority", 29, E)) == 0.5
+
+
+@pytest.mark.parametrize("k, E", [(51, 0.3), (51, 0.4), (101, 0.4), (201, 0.45)])
+def test_stable_fixed_point_of_wide_majority_matches_mpmath(k, E):
+    points = hom.fixed_points(hom.Homogeneous.symmetric("majority", k, E))
+    assert [p.stable for p in points] == [True, False] and points[1].value == 0.5
+    want = _mp_root(k, (k + 1) // 2, E, E, 0.49)
+    assert abs(points[0].value - float(want)) <= 1e-12 * float(want)
+    assert abs(points[0].value - float(want)) <= 2 * math.ulp(points[0].value)  # in fact to the last ulp
+    assert hom.limit(hom.Homogeneous.symmetric("majority", k, E)) == points[0].value
+
+
+@pytest.mark.parametrize("k, delta", [(51, 1e-13), (201, 1e-12), (201, 1e-15)])
+def test_fixed_points_next_to_the_pitchfork_are_resolved(k, delta):
+    # just below the threshold the stable point sits near 1/2, where f(e) - e is below double
+    # precision (|f(e) - e| ~ 1e-20 here): its signs are decided exactly
+    E = float(_evans_schulman(k)) - delta
+    points = hom.fixed_points(hom.Homogeneous.symmetric("majority", k, E))
+    assert [p.value for p in points][-1] == 0.5 and len(points) == 2
+    x = points[0].value
+    assert abs(float(_mp_h(k, (k + 1) // 2, E, 1 - 2 * mpmath.mpf(E), x))) < 1e-17  # flat beyond doubles
+    want = _mp_root(k, (k + 1) // 2, E, 0.4, 0.5 - 1e-12)
+    assert abs(x - float(want)) <= 2 * math.ulp(x)
+    assert points[0].derivative < 1.0 < points[1].derivative  # (stable needs a margin of 1e-12: 1e-15 is inside it)
+
+
+def test_a_tangency_closer_than_one_ulp_is_still_found():
+    # bad work, majority of 3, a = 5/36, b = 1/9: h(e) = -(3/2) (e - 1/3)^2 (e - 5/6) touches 0 at 1/3,
+    # between two floats; the sign-change scan alone sees h > 0 on both sides and would find nothing
+    model = hom.Homogeneous("majority", 3, false_accept=Fraction(5, 36), false_reject=Fraction(1, 9))
+    f = hom._Map.of(model, 0)
+    assert (f.c0, f.c1) == (Fraction(5, 36), Fraction(3, 4))
+    points = hom.fixed_points(model, truth=0)
+    assert [p.value for p in points] == [1 / 3] and not points[0].stable
+    assert points[0].derivative == pytest.approx(1.0, abs=1e-15)
+    assert hom.limit(model, truth=0) == 1 / 3  # the iterates from 5/36 climb to the double root
+
+
+@pytest.mark.parametrize("k", [1, 3, 51, 201, 1001])
+def test_double_evaluation_error_bound_holds(k):
+    # the certification rests on this bound: beyond it a double's sign is right, within it the sign is exact
+    rng = np.random.default_rng(k)
+    for need in sorted({1, 2 if k > 1 else 1, (k + 1) // 2, k}):
+        f = hom._Map(k, need, Fraction(float(rng.uniform(0, 0.5))), Fraction(float(rng.uniform(-0.5, 1))))
+        xs = [*rng.uniform(0, 1, 8), *rng.uniform(0, 1e-4, 3), 0.25, 0.5, 1 - 1e-9, 1e-200]
+        for x in xs[: 5 if k > 1000 else None]:
+            x = float(x)
+            m, rel = f._t.double(x)
+            N, Q = f._h_exact(*x.as_integer_ratio())
+            assert abs((float(f.c0) + float(f.c1) * m - x) - N / Q) <= f._bound(x, m, rel) / 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 12), st.data())
+def test_fixed_points_are_every_real_root_of_the_polynomial(k, data):
+    # against exact real-root isolation of f(e) - e (sympy, rational coefficients): none missed, none spurious
+    rule = data.draw(st.sampled_from(["all", "any", "majority"] + [f"at_least:{K}" for K in range(2, k)]))
+    # rates on a grid of 1/64: exact in binary, small coefficients (fast exact root isolation), exact ties
+    grid = st.integers(0, 28).map(lambda i: i / 64)
+    deception = st.integers(0, 19).map(lambda i: i / 64)
+    model = hom.Homogeneous(rule, k, false_accept=data.draw(grid), false_reject=data.draw(grid),
+                            deception=data.draw(deception), audit=data.draw(grid))  # fmt: skip
+    truth = data.draw(st.sampled_from([0, 1]))
+    f = hom._Map.of(model, truth)
+    x = sp.Symbol("x")
+    m = sum(math.comb(f.k, j) * x**j * (1 - x) ** (f.k - j) for j in range(f.need, f.k + 1))
+    poly = sp.Poly(sp.expand(sp.Rational(f.c0) + sp.Rational(f.c1) * m - x), x)
+    if poly.is_zero:
+        assert hom.fixed_points(model, truth=truth) == []
+        return
+    want = sorted({float(r) for r in poly.real_roots() if 0 <= r <= sp.Rational(1, 2)})
+    got = [p.value for p in hom.fixed_points(model, truth=truth)]
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert abs(g - w) <= 2 * math.ulp(w) + 1e-300
+
+
+@pytest.mark.parametrize("k", [67, 101, 201])
+@pytest.mark.parametrize("rule", ["majority", "all", "any", "at_least:2", "at_least:K-1"])
+def test_wide_committees_run_through_the_python_functions(k, rule):
+    rule = rule.replace("K-1", str(k - 1))
+    for E in (0.05, 0.3, 0.45):
+        model = hom.Homogeneous.symmetric(rule, k, E)
+        points = hom.fixed_points(model)
+        assert all(0 <= p.value <= 0.5 and math.isfinite(p.derivative) for p in points)
+        assert 0 <= hom.limit(model) <= 1
+    result = hom.noise_threshold(rule, k)
+    assert 0 <= result["threshold"] <= 0.5
+    assert 0 <= hom.deception_threshold(rule, k, error=0.05)["threshold"] <= 0.5
+
+
+def test_majority_thresholds_grow_towards_one_half():
+    values = [hom.noise_threshold("majority", k)["threshold"] for k in (3, 5, 51, 101, 201)]
+    assert values == sorted(values) and values[-1] < 0.5
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 5, 9, 60, 101])
+def test_deception_threshold_reached_at_one_half_is_exact(k):
+    # all over k, bad work: e' = d + (1 - d) e^k keeps a stable point below 1/2 until f(1/2) = 1/2,
+    # d = (2^(k-1) - 1) / (2^k - 1): 3/7 at k = 3 (it came back as 0.428571427918, exact null); from
+    # k of about 53 it is within an ulp of 1/2, and still the threshold (not the end of the range, 1/2)
+    want = Fraction(2 ** (k - 1) - 1, 2**k - 1)
+    result = hom.deception_threshold("all", k)
+    assert result["exact"] == str(want) and result["threshold"] == float(want)
+    below = hom.fixed_points(hom.Homogeneous("all", k, deception=float(want) - 1e-9), truth=0)
+    above = hom.fixed_points(hom.Homogeneous("all", k, deception=float(want) + 1e-9), truth=0)
+    assert any(p.stable and p.value < 0.5 for p in below)
+    assert not any(p.stable and p.value < 0.5 for p in above)
+
+
+def test_other_thresholds_at_one_half_are_exact():
+    # the error read as the decimal written: E = 1/20, all over 3: 1 - (19/20)(1 - d) + (9/10)(1 - d)/8 = 1/2
+    assert hom.deception_threshold("all", 3, error=0.05)["exact"] == "27/67"
+    assert hom.deception_threshold("at_least:4", 5)["exact"] == "5/13"
+    # an asymmetric rule on its easy side tolerates any E < 1/2 (the supremum, for k > 7 too)
+    result = hom.noise_threshold("at_least:2", 8)
+    assert result["good"] == {"threshold": 0.5, "exact": "1/2"}
+    assert result["bad"]["exact"] is None and result["threshold"] == pytest.approx(0.009876141468591, abs=1e-13)
+
+
+def test_tangency_threshold_matches_mpmath():
+    # at_least:3 of 8 on bad work: the stable point merges with an unstable one (f = e, f' = 1)
+    with mpmath.workdps(50):
+        def system(E, x):
+            tail = mpmath.fsum(math.comb(8, j) * x**j * (1 - x) ** (8 - j) for j in range(3, 9))
+            return [E + (1 - 2 * E) * tail - x, (1 - 2 * E) * 8 * math.comb(7, 2) * x**2 * (1 - x) ** 5 - 1]
+
+        E, _ = mpmath.findroot(system, (0.0679, 0.15))
+    assert hom.noise_threshold("at_least:3", 8)["bad"]["threshold"] == pytest.approx(float(E), abs=1e-15)
+
+
+def test_module_import_does_not_pull_scipy_stats():
+    # homogeneous.py itself imports no scipy, even once used (the package __init__ is bypassed here: it
+    # imports every module, and rrm_theory.intervals imports scipy.stats)
+    import subprocess
+    import sys
+
+    code = (
+        "import pathlib, sys, types\n"
+        "root = pathlib.Path('rrm_theory')\n"
+        "pkg = types.ModuleType('rrm_theory'); pkg.__path__ = [str(root)]; sys.modules['rrm_theory'] = pkg\n"
+        "import rrm_theory.homogeneous as hom\n"
+        "hom.noise_threshold('majority', 5); hom.fixed_points(hom.Homogeneous.symmetric('majority', 51, 0.3))\n"
+        "print(sorted(m for m in sys.modules if m == 'scipy' or m.startswith('scipy.')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=pathlib.Path(__file__).parent.parent).stdout  # fmt: skip
+    assert out.strip() == "[]"
