@@ -507,6 +507,12 @@ def to_dict(G: nx.DiGraph) -> dict[str, Any]:
     attributes. Attributes that are not part of the model (layout positions,
     say) are not written. Node ids must be strings.
 
+    Raises
+    ------
+    SpecError
+        If ``G`` is not a valid tree (:func:`~rrm_theory.validate_tree`), or a
+        node id is not a string.
+
     Examples
     --------
     >>> from rrm_theory import chain
@@ -514,6 +520,7 @@ def to_dict(G: nx.DiGraph) -> dict[str, Any]:
     >>> spec["nodes"]["L1_0"]
     {'parent': 'L0_0', 'prior': 0.5, 'false_accept': 0.1, 'false_reject': 0.1, 'deception': 0.0, 'audit': 0.0, 'exposure': 1.0}
     """
+    validate_tree(G)  # an edited tree is checked before it is written
     nodes: dict[str, dict[str, Any]] = {}
     root = tree_root(G)
     for v, _ in bfs_order(G, root):

@@ -283,7 +283,10 @@ def validate_tree(G: nx.DiGraph, *, source: str | None = None) -> None:
         keys = _EVERY_NODE + (("rule", "coverage") if n else ("prior",))
         for key in keys:
             if key not in attrs:
-                raise SpecError(f"{where}: {key} is missing")
+                raise SpecError(
+                    f"{where}: {key} is missing (rrm_theory.from_dict and load_spec fill in every key from "
+                    "[defaults] and the built-in values)"
+                )
         for key, value in attrs.items():
             if key in _CHECKS and key not in ("parent", "error"):
                 check_value(key, value, where)

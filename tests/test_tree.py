@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -68,7 +70,7 @@ def test_validate_rejects_non_trees():
 def test_analysis_of_a_graph_missing_attributes_says_how_to_build_one():
     G = small()
     del G.nodes["a"]["false_accept"]
-    with pytest.raises(SpecError, match="'false_accept'.*validate_tree"):
+    with pytest.raises(SpecError, match="node 'a': false_accept is missing.*from_dict"):
         rrm.exact_analysis(G)
 
 
@@ -79,3 +81,44 @@ def test_numpy_scalars_are_numbers_and_numpy_bools_are_not():
     G.nodes["b"]["prior"] = np.bool_(True)
     with pytest.raises(SpecError, match="node 'b': prior=True is not a probability"):
         rrm.validate_tree(G)
+
+
+ENTRY_POINTS = {
+    "exact_analysis": lambda t: rrm.exact_analysis(t),
+    "monte_carlo": lambda t: rrm.monte_carlo(t, samples=1000, rng=1),
+    "bounds": lambda t: rrm.bounds(t),
+    "fast_bounds": lambda t: rrm.fast_bounds(t),
+    "lp_bounds": lambda t: rrm.lp_bounds(t),
+    "concentration": lambda t: rrm.concentration(t),
+    "robustness": lambda t: rrm.robustness(t),
+    "importance": lambda t: rrm.importance(t),
+    "check_assumptions": lambda t: rrm.check_assumptions(t),
+    "to_dict": lambda t: rrm.to_dict(t),
+    "dumps_spec": lambda t: rrm.dumps_spec(t),
+}
+
+
+@pytest.mark.parametrize("entry", sorted(ENTRY_POINTS))
+@pytest.mark.parametrize("value, shown", [(1.7, "1.7"), (-0.5, "-0.5"), (float("nan"), "nan"), (True, "true"),
+                                          ("0.5", "'0.5'"), (None, "null")])  # fmt: skip
+def test_edited_trees_are_checked_by_every_entry_point(entry, value, shown):
+    """Editing a tree in a loop is the natural way to explore: a bad value is the spec file's error."""
+    tree = rrm.load_spec("models/chip-design.toml")
+    tree.nodes["side-channels"]["false_accept"] = value
+    with pytest.raises(SpecError, match=f"node 'side-channels': false_accept={re.escape(shown)} is not a probability"):
+        ENTRY_POINTS[entry](tree)
+
+
+@pytest.mark.parametrize("edit, expected", [
+    (lambda G: G.add_edge("heat", "design"), "cycle|parent|root"),
+    (lambda G: G.add_edge("power", "heat"), "several parents"),
+    (lambda G: G.nodes["design"].update(rule="most"), "rule='most' is not a rule"),
+    (lambda G: G.nodes["design"].update(audit=0.5), "audit=0.5 is written on the root"),
+    (lambda G: G.nodes["heat"].update(rule="all"), "rule='all' is written on a node with no children"),
+    (lambda G: G.graph.update(influence=2.0), "influence=2.0 is not a probability"),
+])  # fmt: skip
+def test_edited_structure_is_checked(edit, expected):
+    tree = rrm.load_spec("models/chip-design.toml")
+    edit(tree)
+    with pytest.raises(SpecError, match=expected):
+        rrm.exact_analysis(tree)
