@@ -32,7 +32,8 @@ import networkx as nx
 import numpy as np
 
 from ._kernel import apply_coverage, held_rule
-from .errors import RRMError
+from ._compile import compile_tree
+from .errors import ExactRefused, RRMError
 from .exact import Forward, analysis_from, exact_analysis, forward
 from .results import Metrics
 
@@ -61,6 +62,10 @@ class NodeImportance:
         ``false_accept / false_accept_if_perfect`` (None when the latter is 0).
     risk_achievement_worth : float or None
         ``false_accept_if_failed / false_accept`` (None when the latter is 0).
+    intervals : dict or None
+        With ``method="monte-carlo"``: a confidence interval for each of
+        ``false_accept_if_perfect``, ``false_reject_if_perfect`` and
+        ``false_accept_if_failed``; None for the exact methods.
     """
 
     node: Hashable
@@ -71,6 +76,7 @@ class NodeImportance:
     false_accept_if_failed: float | None
     risk_reduction_worth: float | None
     risk_achievement_worth: float | None
+    intervals: dict[str, tuple[float, float] | None] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,6 +88,9 @@ class NodeImportance:
             "false_accept_if_failed": self.false_accept_if_failed,
             "risk_reduction_worth": self.risk_reduction_worth,
             "risk_achievement_worth": self.risk_achievement_worth,
+            "intervals": None if self.intervals is None else {
+                k: (None if v is None else list(v)) for k, v in self.intervals.items()
+            },
         }
 
 
@@ -100,12 +109,15 @@ class Importance:
     ranked : list
         Node ids, most important first.
     method : str
-        ``"adjoint"`` (trees without shared events) or ``"exact-extremes"``.
+        ``"adjoint"`` (trees without shared events), ``"exact-extremes"``, or
+        ``"monte-carlo"`` (estimates with intervals, where exact analysis declines).
+    samples : int or None
+        Episodes per Monte Carlo run (``"monte-carlo"`` only).
     """
 
     def __init__(self, root: Metrics, ranked: list[Hashable], arrays: dict[str, np.ndarray], method: str,
-                 root_node: Hashable):  # fmt: skip
-        self.root, self.ranked, self.method = root, ranked, method
+                 root_node: Hashable, samples: int | None = None):  # fmt: skip
+        self.root, self.ranked, self.method, self.samples = root, ranked, method, samples
         self._arrays, self._index, self._root_node = arrays, {v: i for i, v in enumerate(ranked)}, root_node
 
     def __len__(self) -> int:
@@ -140,6 +152,12 @@ class Importance:
         ]  # fmt: skip
         fa_perfect = self._value("false_accept_if_perfect", i)
         fa_failed = self._value("false_accept_if_failed", i)
+        intervals = None
+        if self.method == "monte-carlo":
+            intervals = {}
+            for name in _SAMPLED:
+                lo, hi = self._value(f"{name}:lo", i), self._value(f"{name}:hi", i)
+                intervals[name] = None if lo is None or hi is None else (lo, hi)
         return NodeImportance(
             node=node,
             d_false_accept=per[0],
@@ -149,6 +167,7 @@ class Importance:
             false_accept_if_failed=fa_failed,
             risk_reduction_worth=_ratio(self.root.false_accept, fa_perfect),
             risk_achievement_worth=_ratio(fa_failed, self.root.false_accept),
+            intervals=intervals,
         )
 
     def to_list(self, limit: int | None = None) -> list[dict[str, Any]]:
@@ -156,16 +175,41 @@ class Importance:
         return [r.to_dict() for r in (self.nodes if limit is None else self.top(limit))]
 
 
-def importance(tree: nx.DiGraph, *, max_nodes_with_shared_events: int = 2000) -> Importance:
+def importance(
+    tree: nx.DiGraph,
+    *,
+    method: str = "auto",
+    samples: int = 100_000,
+    rng: np.random.Generator | np.random.SeedSequence | int | None = None,
+    confidence: float = 0.95,
+    max_nodes_with_shared_events: int = 2000,
+    max_sampled_nodes: int = 500,
+) -> Importance:
     """Importance of every evaluator for the root's false accept and false reject rates.
 
     Parameters
     ----------
     tree : networkx.DiGraph
         A validated evaluation tree.
+    method : {"auto", "exact", "monte-carlo"}, keyword-only
+        ``"exact"``: the adjoint pass, or with shared events exact differences
+        (9 analyses per node). ``"monte-carlo"``: for every evaluator, the root
+        rates if it were perfect and if it always approved, each estimated by its
+        own Monte Carlo run of ``samples`` episodes, with intervals (derivatives
+        are not estimated: None). ``"auto"`` (default): exact, or Monte Carlo
+        where exact analysis declines the tree.
+    samples : int, keyword-only
+        Episodes per Monte Carlo run (2 runs per node, plus one of the tree).
+    rng : Generator, SeedSequence, int or None, keyword-only
+        Seed of the Monte Carlo runs; run k draws from the k-th child of
+        ``SeedSequence(seed)``, so the numbers do not depend on anything else.
+    confidence : float, keyword-only
+        Level of the Monte Carlo intervals (Wilson).
     max_nodes_with_shared_events : int, keyword-only
         Trees with shared events take 9 exact analyses per node; refuse above
         this many nodes.
+    max_sampled_nodes : int, keyword-only
+        Refuse Monte Carlo importance above this many nodes.
 
     Returns
     -------
@@ -174,7 +218,9 @@ def importance(tree: nx.DiGraph, *, max_nodes_with_shared_events: int = 2000) ->
     Raises
     ------
     ExactRefused
-        Where exact analysis declines the tree.
+        With ``method="exact"``, where exact analysis declines the tree.
+    RRMError
+        Past ``max_nodes_with_shared_events`` or ``max_sampled_nodes``.
 
     Examples
     --------
@@ -184,31 +230,121 @@ def importance(tree: nx.DiGraph, *, max_nodes_with_shared_events: int = 2000) ->
     >>> top = ranked.nodes[0]
     >>> top.node, round(top.false_accept_if_perfect, 4) < round(ranked.root.false_accept, 4)
     ('design', True)
+    >>> sampled = rrm.importance(tree, method="monte-carlo", samples=50_000, rng=1)
+    >>> sampled.nodes[0].node, sampled.method
+    ('design', 'monte-carlo')
     """
-    run = forward(tree)
+    if method not in ("auto", "exact", "monte-carlo"):
+        raise ValueError(f"method={method!r} is not one of 'auto', 'exact', 'monte-carlo'")
+    if method != "monte-carlo":
+        try:
+            run = forward(tree)
+        except ExactRefused:
+            if method == "exact":
+                raise
+        else:
+            return _exact_importance(tree, run, max_nodes_with_shared_events)
+    return _sampled_importance(tree, samples, rng, confidence, max_sampled_nodes)
+
+
+def _exact_importance(tree: nx.DiGraph, run: Forward, max_nodes: int) -> Importance:
     analysis = analysis_from(tree, run)
     root = analysis.root
     if run.plan.trivial:
         arrays = _adjoint(run, root)
         method = "adjoint"
     else:
-        if tree.number_of_nodes() > max_nodes_with_shared_events:
+        if tree.number_of_nodes() > max_nodes:
             raise RRMError(
                 f"tree {tree.graph.get('name', '<unnamed>')!r}: importance with shared events takes 9 exact "
                 f"analyses per node; {tree.number_of_nodes()} nodes is more than "
-                f"max_nodes_with_shared_events={max_nodes_with_shared_events}"
+                f"max_nodes_with_shared_events={max_nodes}"
             )
         arrays = _by_extremes(tree, run.plan.c.nodes, root)
         method = "exact-extremes"
-    gain = np.full(run.plan.c.size, 0.0)
+    return _ranked(root, run.plan.c.nodes, arrays, method)
+
+
+def _ranked(root: Metrics, nodes: list[Hashable], arrays: dict[str, np.ndarray], method: str,
+            samples: int | None = None) -> Importance:  # fmt: skip
+    gain = np.full(len(nodes), 0.0)
     if root.false_accept is not None:
         gain = root.false_accept - arrays["false_accept_if_perfect"]
     elif root.false_reject is not None:
         gain = root.false_reject - arrays["false_reject_if_perfect"]
-    order = np.argsort(-gain, kind="stable")
-    nodes = run.plan.c.nodes
+    order = np.argsort(-np.nan_to_num(gain, nan=-np.inf), kind="stable")
     ranked = [nodes[i] for i in order.tolist()]
-    return Importance(root, ranked, {k: a[order] for k, a in arrays.items()}, method, nodes[0])
+    return Importance(root, ranked, {k: a[order] for k, a in arrays.items()}, method, nodes[0], samples)
+
+
+_SAMPLED = ("false_accept_if_perfect", "false_reject_if_perfect", "false_accept_if_failed")
+
+
+def _sampled_importance(tree: nx.DiGraph, samples: int, rng: Any, confidence: float, max_nodes: int) -> Importance:
+    """Each evaluator made perfect, then made to always approve, each variant sampled on its own."""
+    from .intervals import wilson
+    from .montecarlo import monte_carlo, seed_sequence
+
+    c = compile_tree(tree)
+    if c.size > max_nodes:
+        raise RRMError(
+            f"tree {c.name!r}: Monte Carlo importance takes two runs per node; {c.size} nodes is more than "
+            f"max_sampled_nodes={max_nodes}"
+        )
+    streams = seed_sequence(rng).spawn(2 * c.size + 1)
+    position = list(tree).index(c.nodes[0])
+
+    def sample(G: nx.DiGraph, k: int) -> tuple[int, int, int, int]:
+        result = monte_carlo(G, samples=samples, rng=streams[k])
+        good, fa, fr = (int(x) for x in result.counts[position])
+        return good, fa, fr, result.samples
+
+    def rates(counts: tuple[int, int, int, int]) -> tuple[float | None, float | None]:
+        good, fa, fr, n = counts
+        return (fa / (n - good) if n > good else None), (fr / good if good else None)
+
+    base = sample(tree, 0)
+    base_fa, base_fr = rates(base)
+    good, _, fr, n = base
+    root = Metrics(good / n, (base[1] + fr) / n, base_fa, base_fr,
+                   None if base_fa is None or base_fr is None else 1.0 - base_fa - base_fr)  # fmt: skip
+    arrays = {k: np.full(c.size, np.nan) for k in _SAMPLED}
+    arrays |= {f"{k}:{end}": np.full(c.size, np.nan) for k in _SAMPLED for end in ("lo", "hi")}
+    arrays |= {f"d_{m}/{p}": np.full(c.size, np.nan) for m in ("false_accept", "false_reject") for p in PARAMETERS}
+    for i, v in enumerate(c.nodes):
+        for k, (variant, names) in enumerate(((_perfect(tree, v), _SAMPLED[:2]), (_failed(tree, v), _SAMPLED[2:]))):
+            got = sample(variant, 1 + 2 * i + k)
+            good, fa, fr, n = got
+            for name in names:
+                hits, total = (fa, n - good) if name.startswith("false_accept") else (fr, good)
+                if total:
+                    arrays[name][i] = hits / total
+                    arrays[f"{name}:lo"][i], arrays[f"{name}:hi"][i] = wilson(hits, total, confidence)
+    return _ranked(root, c.nodes, arrays, "monte-carlo", samples)
+
+
+def _variant(tree: nx.DiGraph) -> nx.DiGraph:
+    G = tree.copy()  # new attribute dicts per node; the graph's own are copied deeply below
+    G.graph = copy.deepcopy(tree.graph)
+    return G
+
+
+def _perfect(tree: nx.DiGraph, node: Hashable) -> nx.DiGraph:
+    """The tree with ``node`` reporting its input faithfully: no channel error, no override."""
+    G = _variant(tree)
+    G.nodes[node].update(false_accept=0.0, false_reject=0.0, deception=0.0, exposure=0.0)
+    groups = G.graph.get("blind_spots", {})
+    for group in groups.values():
+        group["members"] = tuple(m for m in group["members"] if m != node)
+    G.graph["blind_spots"] = {g: d for g, d in groups.items() if d["members"]}
+    return G
+
+
+def _failed(tree: nx.DiGraph, node: Hashable) -> nx.DiGraph:
+    """The tree with ``node`` always approving."""
+    G = _variant(tree)
+    G.nodes[node]["deception"] = 1.0
+    return G
 
 
 def _ratio(num: float | None, den: float | None) -> float | None:
@@ -312,13 +448,8 @@ def _by_extremes(tree: nx.DiGraph, nodes: list[Hashable], root: Metrics) -> dict
     """Exact differences at each rate's extremes (any tree; 9 exact analyses per node)."""
 
     def metrics(changes: dict[str, float], node: Hashable, perfect: bool = False) -> Metrics:
-        G = copy.deepcopy(tree)
+        G = _perfect(tree, node) if perfect else _variant(tree)
         G.nodes[node].update(changes)
-        if perfect:
-            G.nodes[node].update(false_accept=0.0, false_reject=0.0, deception=0.0, exposure=0.0)
-            for group in G.graph.get("blind_spots", {}).values():
-                group["members"] = tuple(m for m in group["members"] if m != node)
-            G.graph["blind_spots"] = {g: d for g, d in G.graph.get("blind_spots", {}).items() if d["members"]}
         return exact_analysis(G).root
 
     def value(x: float | None) -> float:

@@ -41,7 +41,7 @@ from ._sampler import ChunkSampler
 from .intervals import INTERVALS, difference_interval, proportion_interval
 from .results import ByNode
 
-__all__ = ["Estimate", "MonteCarloResult", "monte_carlo", "chunk_episodes", "DEFAULT_MAX_SAMPLES"]
+__all__ = ["Estimate", "MonteCarloResult", "monte_carlo", "chunk_episodes", "seed_sequence", "DEFAULT_MAX_SAMPLES"]
 
 #: Default cap on the episodes a precision target may ask for.
 DEFAULT_MAX_SAMPLES = 100_000_000
@@ -182,7 +182,7 @@ class MonteCarloResult:
         return out
 
 
-def _seed(rng: np.random.Generator | int | None) -> int:
+def _seed(rng: np.random.Generator | np.random.SeedSequence | int | None) -> int:
     if rng is None:
         return int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
@@ -191,7 +191,16 @@ def _seed(rng: np.random.Generator | int | None) -> int:
         return int(rng)
     if isinstance(rng, np.random.Generator):
         return int(rng.integers(0, 2**63))
-    raise TypeError(f"rng must be a numpy Generator, an int seed or None, not {type(rng).__name__}")
+    if isinstance(rng, np.random.SeedSequence):  # SPEC 7: a seed sequence is a seed
+        return int(rng.generate_state(1, np.uint64)[0])
+    raise TypeError(f"rng must be a numpy Generator, a SeedSequence, an int seed or None, not {type(rng).__name__}")
+
+
+def seed_sequence(rng: np.random.Generator | np.random.SeedSequence | int | None) -> np.random.SeedSequence:
+    """A SeedSequence from any ``rng`` argument (SPEC 7), for spawning independent streams."""
+    if isinstance(rng, np.random.SeedSequence):
+        return rng
+    return np.random.SeedSequence(_seed(rng))
 
 
 # Worker processes keep one sampler each, built once by the pool's initializer.
@@ -265,7 +274,7 @@ def monte_carlo(
     tree: nx.DiGraph,
     *,
     samples: int = 100_000,
-    rng: np.random.Generator | int | None = None,
+    rng: np.random.Generator | np.random.SeedSequence | int | None = None,
     batch_size: int = 1 << 20,
     workers: int = 1,
     ci_width: float | None = None,
@@ -282,10 +291,10 @@ def monte_carlo(
         A validated evaluation tree.
     samples : int, keyword-only
         Episodes to sample (with ``ci_width``: the first round).
-    rng : numpy.random.Generator, int or None, keyword-only
+    rng : numpy.random.Generator, numpy.random.SeedSequence, int or None, keyword-only
         The seed (SPEC 7). An int is used as the seed itself; a Generator
-        gives one draw as the seed; None draws a fresh seed from the OS. The
-        seed used is reported in the result.
+        gives one draw as the seed, a SeedSequence one word of its state; None
+        draws a fresh seed from the OS. The seed used is reported in the result.
     batch_size : int, keyword-only
         Episodes per task (rounded up to whole chunks); a memory and
         scheduling knob that never changes the numbers.

@@ -114,3 +114,44 @@ def test_deep_chain_importance_is_finite_and_matches_closed_form():
     result = rrm.importance(tree)
     d = result["L1000_0"].d_false_accept["false_accept"]
     assert d == pytest.approx(finite_difference(tree, "L1000_0", "false_accept", "false_accept"), abs=1e-6)
+
+
+STRICT = 1 - 1e-7  # the Monte Carlo tests' level: about 2e-6 false failures per run over their ~20 intervals
+
+
+def test_monte_carlo_importance_brackets_the_exact_values():
+    tree = rrm.load_spec("models/chip-design.toml")
+    exact = rrm.importance(tree)
+    sampled = rrm.importance(tree, method="monte-carlo", samples=100_000, rng=3, confidence=STRICT)
+    assert sampled.method == "monte-carlo" and sampled.samples == 100_000
+    for record in sampled.nodes:
+        want = exact[record.node]
+        for name, (lo, hi) in record.intervals.items():
+            assert lo <= getattr(want, name) <= hi, (record.node, name)
+        assert record.d_false_accept["false_accept"] is None  # derivatives are not estimated
+    assert sampled.nodes[0].node == exact.nodes[0].node == "design"
+
+
+def test_monte_carlo_importance_is_reproducible_and_takes_a_seed_sequence():
+    import numpy as np
+
+    tree = rrm.load_spec("models/flat-ai-feedback.toml")
+    a = rrm.importance(tree, method="monte-carlo", samples=20_000, rng=np.random.SeedSequence(5))
+    b = rrm.importance(tree, method="monte-carlo", samples=20_000, rng=np.random.SeedSequence(5))
+    assert [r.to_dict() for r in a.nodes] == [r.to_dict() for r in b.nodes]
+
+
+def test_importance_falls_back_to_monte_carlo_where_exact_analysis_declines():
+    groups = {f"g{i}": {"probability": 0.05, "members": [f"c{i}", f"c{(i + 1) % 18}"]} for i in range(18)}
+    nodes = {"r": {"rule": "majority"}} | {f"c{i}": {"parent": "r"} for i in range(18)}
+    tree = rrm.from_dict({"defaults": {"error": 0.1, "prior": 0.6}, "blind_spots": groups, "nodes": nodes})
+    with pytest.raises(rrm.ExactRefused):
+        rrm.importance(tree, method="exact")
+    got = rrm.importance(tree, samples=5_000, rng=1)
+    assert got.method == "monte-carlo" and len(got) == 19
+    assert all(r.intervals["false_accept_if_failed"] is not None for r in got.nodes)
+
+
+def test_invalid_importance_method():
+    with pytest.raises(ValueError, match="method='fast'"):
+        rrm.importance(rrm.chain(1, error=0.1, prior=0.5), method="fast")
