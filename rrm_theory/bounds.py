@@ -5,11 +5,15 @@ The class C keeps the truths' law and each evaluator's marginal response rates
 the responses (independent of the truths). :func:`bounds` returns the smallest
 and largest root ``false_accept``, ``false_reject`` and ``error`` over C:
 
-* ``method="lp"``: the tight bounds, by a linear programme over joint laws of
-  the free response bits (small trees; :func:`lp_bounds` also returns the
-  extremal joint laws);
-* ``method="fast"``: Fréchet, union and Bonferroni inequalities propagated up
-  the tree, valid for any tree, at about the cost of an exact analysis.
+* ``method="tight"``: the exact extremes, by a linear programme over joint laws
+  of the free response bits, solved by column generation (:mod:`rrm_theory._lp`);
+  within the default budget of 5 s, every tree of up to 22 free response bits
+  and many larger ones (book-summarization's 40); :func:`lp_bounds` also
+  returns extremal joint laws;
+* ``method="fast"``: Fréchet, union, Bonferroni and Markov inequalities
+  propagated up the tree (:mod:`rrm_theory._fast_bounds`), valid for any
+  tree, at about the cost of a few exact analyses;
+* ``method="auto"`` (the default): tight where its predicted cost fits the budget, else fast.
 
 :func:`concentration` reports Hoeffding and Chernoff bounds beside the exact
 tail for count rules (section 4).
@@ -17,6 +21,8 @@ tail for count rules (section 4).
 References
 ----------
 M. Fréchet (1951). Sur les tableaux de corrélation dont les marges sont données.
+L. Rüschendorf (1981). Sharpness of Fréchet-bounds. Z. Wahrscheinlichkeitstheorie verw. Gebiete 57.
+G. B. Dantzig, P. Wolfe (1960). Decomposition principle for linear programs. Operations Research 8(1).
 W. Hoeffding (1963). Probability inequalities for sums of bounded random variables. JASA 58(301).
 H. Chernoff (1952). A measure of asymptotic efficiency for tests of a hypothesis based on the
 sum of observations. Ann. Math. Statist. 23(4).
@@ -25,17 +31,18 @@ sum of observations. Ann. Math. Statist. 23(4).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Hashable
 
 import networkx as nx
 import numpy as np
-from scipy.optimize import linprog
 
+from . import _lp
 from ._compile import Compiled, compile_tree
-from ._kernel import node_input, threshold_rule
+from ._fast_bounds import fast_rates
+from ._lp_tables import Layout, evaluate
 from .errors import RRMError
-from .exact import Forward, analysis_from, forward, forward_compiled
+from .exact import analysis_from, forward, forward_compiled
 from .rules import parse_rule
 
 __all__ = [
@@ -44,20 +51,23 @@ __all__ = [
     "fast_bounds",
     "lp_bounds",
     "LPBounds",
+    "tight_cost",
     "response_marginals",
     "concentration",
-    "MAX_LP_BITS",
-    "MAX_LP_BITS_EXPLICIT",
+    "DEFAULT_BUDGET",
+    "MAX_TIGHT_BITS",
+    "METHODS",
     "poisson_binomial_tail",
 ]
 
-#: The most free response bits :func:`bounds` hands to the linear programme (2**bits
-#: variables; about 0.05 s per solve at 12 bits, 1 to 2 s at 16).
-MAX_LP_BITS = 12
-#: The most free response bits :func:`lp_bounds` accepts.
-MAX_LP_BITS_EXPLICIT = 16
+#: The methods :func:`bounds` accepts.
+METHODS = ("auto", "tight", "fast")
+#: Seconds the tight bounds may be predicted to take before ``method="auto"`` falls back to fast.
+DEFAULT_BUDGET = 5.0
+#: The most free response bits the tight bounds ever handle (a configuration is an int64);
+#: :func:`tight_cost` says whether a given tree is within reach.
+MAX_TIGHT_BITS = _lp.MAX_BITS
 _METRICS = ("false_accept", "false_reject", "error")
-_SLACK = 1e-13  # fast bounds are widened by this much against rounding
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,7 @@ class Bounds:
     false_accept, false_reject, error : tuple of float, or None
         ``(lo, hi)``.
     method : str
-        ``"lp"`` (tight) or ``"fast"`` (valid, possibly loose).
+        ``"tight"`` (the exact extremes over C) or ``"fast"`` (valid, possibly loose).
     """
 
     false_accept: tuple[float, float] | None
@@ -107,49 +117,87 @@ def _marginals(c: Compiled) -> tuple[np.ndarray, np.ndarray]:
     return 1.0 - (1.0 - c.false_accept) * keep, c.false_reject * keep
 
 
-def bounds(tree: nx.DiGraph, *, max_lp_bits: int = MAX_LP_BITS) -> Bounds:
-    """The tight (LP) bounds where the tree is small enough, else the fast ones.
+def bounds(tree: nx.DiGraph, *, method: str = "auto", budget: float = DEFAULT_BUDGET) -> Bounds:
+    """The least and greatest root metrics over the class C (docs/bounds.md).
+
+    Parameters
+    ----------
+    tree : networkx.DiGraph
+        A validated evaluation tree.
+    method : {"auto", "tight", "fast"}, keyword-only
+        ``"tight"``: the exact extremes (section 2), whatever they cost, on
+        trees within reach (:func:`tight_cost` is finite). ``"fast"``: the
+        propagated inequalities (section 3), any tree. ``"auto"``: tight when
+        its predicted time is at most ``budget``, else fast.
+    budget : float, keyword-only
+        Seconds, for ``"auto"`` (ignored otherwise). The decision compares a
+        cost predicted from the tree's shape (:func:`tight_cost`) with the
+        budget, never a clock, so a tree gets the same method on every machine.
+
+    Returns
+    -------
+    Bounds
+        With ``method`` ``"tight"`` or ``"fast"``: what was computed.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``method`` or a ``budget`` that is not a number >= 0.
+    RRMError
+        ``method="tight"`` on a tree beyond the tight bounds' reach.
 
     Examples
     --------
     >>> import rrm_theory as rrm
-    >>> tree = rrm.load_spec("models/flat-ai-feedback.toml")
+    >>> tree = rrm.load_spec("models/chip-design.toml")   # 14 free response bits
     >>> b = bounds(tree)
     >>> b.method, [round(x, 4) for x in b.false_accept]
-    ('lp', [0.4329, 0.4525])
+    ('tight', [0.1521, 0.3156])
     >>> b.false_accept[0] <= rrm.exact_analysis(tree).root.false_accept <= b.false_accept[1]
     True
-    >>> bounds(rrm.load_spec("models/chip-design.toml")).method   # 14 free response bits
+    >>> [round(x, 4) for x in bounds(tree, method="fast").false_accept]
+    [0.0995, 0.3237]
+    >>> bounds(rrm.load_spec("models/ternary-majority.toml")).method   # 2,186 bits
     'fast'
     """
-    if len(_free_bits(compile_tree(tree))) <= max_lp_bits:
-        return lp_bounds(tree).bounds
-    return fast_bounds(tree)
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is not one of {', '.join(repr(m) for m in METHODS)}")
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget >= 0:
+        raise ValueError(f"budget={budget!r} is not a number of seconds >= 0")
+    c = compile_tree(tree)
+    if method == "fast":
+        return _fast(c)
+    layout = _layout(c)
+    chosen = _lp.plan(layout)
+    if method == "auto" and (not chosen.pricer or chosen.seconds > budget):
+        return _fast(c)
+    return _tight(layout, chosen).bounds
+
+
+def tight_cost(tree: nx.DiGraph) -> tuple[int, float]:
+    """The free response bits and the predicted seconds of the tight bounds (``inf``: beyond reach).
+
+    The prediction is what ``bounds(method="auto")`` compares with its budget:
+    a function of the tree's shape (section 2.4) with constants measured once
+    (benchmarks/bench_tight_bounds.py), right within a factor of about two.
+
+    Examples
+    --------
+    >>> import rrm_theory as rrm
+    >>> bits, seconds = tight_cost(rrm.load_spec("models/chip-design.toml"))
+    >>> bits, seconds < 1.0
+    (14, True)
+    """
+    chosen = _lp.plan(_layout(compile_tree(tree)))
+    return chosen.bits, chosen.seconds
+
+
+def _layout(c: Compiled) -> Layout:
+    a, b = _marginals(c)
+    return Layout(c, a, b, forward_compiled(c, truths_only=True).lp)
 
 
 # ----------------------------------------------------------------- fast bounds
-
-
-def _truth_pass(c: Compiled) -> Forward:
-    """The exact pass with the shared events switched off: only the truths' law is used."""
-    return forward_compiled(c, truths_only=True)
-
-
-def _channel(lo: np.ndarray, hi: np.ndarray, a: np.ndarray, b: np.ndarray, *, bad: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Range of the report's error rate given the input's in [lo, hi] (docs/bounds.md section 3).
-
-    ``bad=True``: ``alpha_V`` from ``alpha_U``; ``bad=False``: ``beta_V`` from ``beta_U``.
-    The upper functions are concave and the lower ones convex, so their extremes
-    over [lo, hi] are among the ends and the clipped break points a, b, 1 - a, 1 - b.
-    """
-    x = np.stack([lo, hi] + [np.clip(p, lo, hi) for p in (a, b, 1.0 - a, 1.0 - b)])
-    if bad:
-        upper = np.minimum(x, 1.0 - b) + np.minimum(1.0 - x, a)
-        lower = np.maximum(0.0, x - b) + np.maximum(0.0, a - x)
-    else:
-        upper = np.minimum(1.0 - x, b) + np.minimum(x, 1.0 - a)
-        lower = np.maximum(0.0, b - x) + np.maximum(0.0, x - a)
-    return np.clip(lower.min(axis=0), 0.0, 1.0), np.clip(upper.max(axis=0), 0.0, 1.0)
 
 
 def fast_bounds(tree: nx.DiGraph) -> Bounds:
@@ -158,110 +206,38 @@ def fast_bounds(tree: nx.DiGraph) -> Bounds:
     See docs/bounds.md section 3 for each inequality. Conditional error rates
     are propagated (not joint probabilities), so the bounds stay meaningful
     however rare the conditioning events are.
+
+    Examples
+    --------
+    >>> import rrm_theory as rrm
+    >>> tree = rrm.load_spec("models/book-summarization.toml")
+    >>> b = fast_bounds(tree)
+    >>> b.method, b.false_accept[0] <= rrm.exact_analysis(tree).root.false_accept <= b.false_accept[1]
+    ('fast', True)
     """
-    c = compile_tree(tree)
-    run = _truth_pass(c)
+    return _fast(compile_tree(tree))
+
+
+def _fast(c: Compiled) -> Bounds:
     a, b = _marginals(c)
-    lp = run.lp  # log P(Y_v = y), per node (the plan is trivial)
-    t = np.exp(lp[:, 1])
-    alpha = np.zeros((c.size, 2))  # [lo, hi] of P(R_v = 1 | Y_v = 0); the root's: of V
-    beta = np.zeros((c.size, 2))
-    leaves = np.flatnonzero(c.is_leaf)
-    _evaluate(leaves, np.zeros((len(leaves), 2)), np.zeros((len(leaves), 2)), a, b, c, alpha, beta)
-    identity = np.broadcast_to(np.eye(2), (1, 1, 2, 2))
-    for nodes, weights, T in run.groups:
-        n = len(weights)
-        kids = c.first_child[nodes][:, None] + np.arange(n)
-        lp_kids = lp[kids]
-        pr_kids = np.broadcast_to(identity, (len(nodes), n, 2, 2))
-        lp_rule, _ = _rule_truth(lp_kids, pr_kids, weights, T)
-        # P(Y_c = y | rule(Y) = y) and P(Y_c = y, c pivotal) / P(rule(Y) = y), from runs with Y_c held
-        given = np.zeros((len(nodes), n, 2))
-        pivotal = np.zeros((len(nodes), n, 2))
-        if n == 1:  # one child: the rule is its value; it alone decides
-            given[:] = 1.0
-            pivotal[:] = 1.0
-        for j in range(n if n > 1 else 0):
-            held = []
-            for y in (0, 1):
-                lp_held = lp_kids.copy()
-                lp_held[:, j] = (0.0, -np.inf) if y == 0 else (-np.inf, 0.0)
-                held.append(_rule_truth(lp_held, pr_kids, weights, T)[0])
-            with np.errstate(invalid="ignore"):
-                for y in (0, 1):
-                    same = np.exp(lp_kids[:, j, y] + held[y][:, y] - lp_rule[:, y])
-                    other = np.exp(lp_kids[:, j, y] + held[1 - y][:, y] - lp_rule[:, y])
-                    given[:, j, y] = np.nan_to_num(same)
-                    pivotal[:, j, y] = np.clip(np.nan_to_num(same - other), 0.0, None)
-        a_kid, b_kid = alpha[kids], beta[kids]  # (G, n, 2)
-        t_kid = t[kids]
-        err_hi = (1.0 - t_kid) * a_kid[..., 1] + t_kid * b_kid[..., 1]  # P(R_c != Y_c) upper
-        others = err_hi.sum(axis=1, keepdims=True) - err_hi
-        rule_alpha = np.empty((len(nodes), 2))
-        rule_beta = np.empty((len(nodes), 2))
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            for out, rates, y in ((rule_alpha, a_kid, 0), (rule_beta, b_kid, 1)):
-                out[:, 1] = np.minimum(1.0, (rates[..., 1] * given[..., y]).sum(axis=1))
-                slack = others / np.exp(lp_rule[:, y])[:, None]
-                lower = np.nan_to_num(rates[..., 0] * pivotal[..., y] - slack, nan=0.0, neginf=0.0)
-                out[:, 0] = np.clip(lower.max(axis=1), 0.0, out[:, 1])
-        cov = c.coverage[nodes]
-        lp_node = lp[nodes]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            w_rule = np.nan_to_num(np.exp(lp_rule[:, 0] - lp_node[:, 0]))
-            w_gap = np.nan_to_num(np.exp(lp_rule[:, 1] + np.log1p(-cov) - lp_node[:, 0]))
-        alpha_u = np.stack([w_rule * rule_alpha[:, 0] + w_gap * (1.0 - rule_beta[:, 1]),
-                            w_rule * rule_alpha[:, 1] + w_gap * (1.0 - rule_beta[:, 0])], axis=1)  # fmt: skip
-        _evaluate(nodes, np.clip(alpha_u, 0.0, 1.0), rule_beta, a, b, c, alpha, beta)
-    # widen by a hair so that rounding in the steps above can never make a bound invalid
-    alpha[0] = (max(0.0, alpha[0, 0] - _SLACK), min(1.0, alpha[0, 1] + _SLACK))
-    beta[0] = (max(0.0, beta[0, 0] - _SLACK), min(1.0, beta[0, 1] + _SLACK))
-    t_root = float(t[0])
-    defined = (np.isfinite(lp[0, 0]), np.isfinite(lp[0, 1]))
-    fa = (float(alpha[0, 0]), float(alpha[0, 1])) if defined[0] else None
-    fr = (float(beta[0, 0]), float(beta[0, 1])) if defined[1] else None
-    p_bad = float(np.exp(lp[0, 0]))
+    lp_root, alpha, beta = fast_rates(c, a, b)
+    defined = (bool(np.isfinite(lp_root[0])), bool(np.isfinite(lp_root[1])))
+    fa = (float(alpha[0]), float(alpha[1])) if defined[0] else None
+    fr = (float(beta[0]), float(beta[1])) if defined[1] else None
+    p_bad, p_good = np.exp(lp_root)
     error = tuple(
-        float(min(1.0, (p_bad * alpha[0, k] if defined[0] else 0.0) + (t_root * beta[0, k] if defined[1] else 0.0)))
+        float(min(1.0, (p_bad * alpha[k] if defined[0] else 0.0) + (p_good * beta[k] if defined[1] else 0.0)))
         for k in (0, 1)
     )
     return Bounds(fa, fr, error, "fast")  # type: ignore[arg-type]
 
 
-def _rule_truth(lp: np.ndarray, pr: np.ndarray, weights: tuple[int, ...], T: int) -> tuple[np.ndarray, np.ndarray]:
-    if len(weights) == 1:
-        return lp[:, 0], pr[:, 0]
-    return threshold_rule(lp, pr, weights, T)
-
-
-def _evaluate(nodes, alpha_u, beta_u, a, b, c: Compiled, alpha, beta) -> None:  # type: ignore[no-untyped-def]
-    """Through the evaluator's response and the audit (docs/bounds.md section 3)."""
-    keep = (1.0 - c.audit[nodes])[:, None]
-    ranges = []
-    for rates, bad in ((alpha_u, True), (beta_u, False)):
-        lo, hi = _channel(rates[:, 0], rates[:, 1], a[nodes], b[nodes], bad=bad)
-        ranges.append(np.stack([lo, hi], axis=1) * keep)
-    alpha[nodes], beta[nodes] = ranges
-
-
-# ----------------------------------------------------------------- linear programme
-
-
-def _free_bits(c: Compiled) -> list[tuple[int, int]]:
-    """(node, which) for every random response bit: which 0 is rho_v(0), 1 is rho_v(1)."""
-    a, b = _marginals(c)
-    bits = []
-    for i in range(c.size):
-        if 0.0 < a[i] < 1.0:
-            bits.append((i, 0))
-        if 0.0 < b[i] < 1.0:
-            bits.append((i, 1))
-    return bits
+# ----------------------------------------------------------------- the linear programme
 
 
 @dataclass(frozen=True)
 class LPBounds:
-    """Tight bounds over C, with the extremal joint laws that attain them.
+    """Tight bounds over C, with extremal joint laws that attain them.
 
     Attributes
     ----------
@@ -270,116 +246,92 @@ class LPBounds:
         The free response bits: ``(v, 0)`` is ``rho_v(0)``, ``(v, 1)`` is ``rho_v(1)``.
         Configuration ``k`` sets bit ``j`` to ``(k >> j) & 1``.
     couplings : dict
-        ``(metric, "lo" | "hi")`` -> probabilities of the configurations (an
-        extremal joint law of the responses).
-    values : dict
-        metric -> the metric's value given each configuration.
+        ``(metric, "lo" | "hi")`` -> ``(configurations, probabilities)``: an
+        extremal joint law of the responses, as the configurations it charges
+        (int64, at most ``len(bits) + 1`` of them: a vertex of the programme)
+        and their probabilities (summing to 1). Undefined metrics have no entry.
     """
 
     bounds: Bounds
     bits: list[tuple[Hashable, int]]
-    couplings: dict[tuple[str, str], np.ndarray]
-    values: dict[str, np.ndarray]
+    couplings: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]
+    _layout: Layout = field(repr=False, compare=False)
+
+    def values(self, metric: str, configs: np.ndarray) -> np.ndarray:
+        """The root ``metric`` given each configuration (truths and audits averaged out; NaN if undefined)."""
+        if metric not in _METRICS:
+            raise ValueError(f"metric={metric!r} is not one of {', '.join(repr(m) for m in _METRICS)}")
+        configs = np.asarray(configs, dtype=np.int64)
+        fa, fr = evaluate(self._layout, configs)
+        p_bad, p_good = np.exp(self._layout.lp[0])
+        nan = np.full(len(configs), np.nan)
+        if metric == "false_accept":
+            return fa if p_bad > 0 else nan
+        if metric == "false_reject":
+            return fr if p_good > 0 else nan
+        return p_bad * fa + p_good * fr
 
 
-def lp_bounds(tree: nx.DiGraph, *, max_bits: int = MAX_LP_BITS_EXPLICIT) -> LPBounds:
-    """The tight bounds over C by linear programming (docs/bounds.md section 2).
+def lp_bounds(tree: nx.DiGraph, *, max_bits: int | None = None) -> LPBounds:
+    """The tight bounds over C by linear programming (docs/bounds.md section 2), whatever they cost.
+
+    Parameters
+    ----------
+    max_bits : int, optional, keyword-only
+        Refuse trees with more free response bits than this.
 
     Raises
     ------
     RRMError
-        With more than ``max_bits`` free response bits (use :func:`fast_bounds`).
+        On a tree beyond reach (:func:`tight_cost` is infinite) or past ``max_bits``
+        (use :func:`fast_bounds`).
+
+    Examples
+    --------
+    >>> import rrm_theory as rrm
+    >>> result = lp_bounds(rrm.load_spec("models/flat-ai-feedback.toml"))
+    >>> configs, probs = result.couplings["false_accept", "hi"]
+    >>> len(result.bits), len(configs) <= len(result.bits) + 1, round(float(probs.sum()), 12)
+    (4, True, 1.0)
+    >>> value = probs @ result.values("false_accept", configs)
+    >>> bool(abs(value - result.bounds.false_accept[1]) < 1e-12)
+    True
     """
-    c = compile_tree(tree)
-    run = _truth_pass(c)
-    bits = _free_bits(c)
-    if len(bits) > max_bits:
+    layout = _layout(compile_tree(tree))
+    chosen = _lp.plan(layout)
+    if max_bits is not None and chosen.bits > max_bits:
+        chosen = _lp.Plan(chosen.bits, "", math.inf)
+    return _tight(layout, chosen)
+
+
+def _tight(layout: Layout, chosen: _lp.Plan) -> LPBounds:
+    """Six programmes (each metric's least and greatest value) sharing one pool of configurations."""
+    c = layout.c
+    if not chosen.pricer:
         raise RRMError(
-            f"tree {c.name!r}: {len(bits)} free response bits need 2**{len(bits)} LP variables, more than "
-            f"max_bits={max_bits}; use fast_bounds"
+            f"tree {c.name!r}: {chosen.bits} free response bits are beyond the tight bounds' reach "
+            f"(section 2.4 of docs/bounds.md); use method=\"fast\" (fast_bounds)"
         )
-    a, b = _marginals(c)
-    values = _configuration_values(run, bits, a, b)
-    K = 1 << len(bits)
-    configs = np.arange(K)
-    rows: list[np.ndarray] = [np.ones(K)]
-    rhs = [1.0]
-    for j, (i, which) in enumerate(bits):
-        bit = (configs >> j) & 1
-        if which == 0:
-            rows.append(bit.astype(float))  # P(rho_v(0) = 1) = a_v
-            rhs.append(a[i])
-        else:
-            rows.append(1.0 - bit)  # P(rho_v(1) = 0) = b_v
-            rhs.append(b[i])
-    A_eq, b_eq = np.array(rows, dtype=float), np.array(rhs)
+    pricer = _lp.pricer_for(layout, chosen.pricer)
+    pool = _lp.start_pool(layout)
+    p_bad, p_good = np.exp(layout.lp[0])
+    directions = {"false_accept": (1.0, 0.0), "false_reject": (0.0, 1.0), "error": (p_bad, p_good)}
+    defined = {"false_accept": p_bad > 0, "false_reject": p_good > 0, "error": True}
     found: dict[str, tuple[float, float] | None] = {}
-    couplings: dict[tuple[str, str], np.ndarray] = {}
+    couplings: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
     for metric in _METRICS:
-        f = values[metric]
-        if np.isnan(f).any():
+        if not defined[metric]:
             found[metric] = None
             continue
         ends = []
-        for side, sign in (("lo", 1.0), ("hi", -1.0)):
-            res = linprog(sign * f, A_eq=A_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-            if res.status != 0:  # pragma: no cover - the independent law is always feasible
-                raise RRMError(f"tree {c.name!r}: the bounds' linear programme failed: {res.message}")
-            q = np.clip(res.x, 0.0, None)
-            couplings[(metric, side)] = q / q.sum()
-            ends.append(float(np.clip(q @ f / q.sum(), 0.0, 1.0)))
+        for side, sign in (("lo", -1.0), ("hi", 1.0)):
+            d = (sign * directions[metric][0], sign * directions[metric][1])
+            sol = _lp.solve(pricer, d, pool)
+            couplings[(metric, side)] = (sol.configs, sol.probs)
+            ends.append(float(np.clip(sign * sol.value, 0.0, 1.0)) + 0.0)  # + 0.0: no -0.0
         found[metric] = (ends[0], ends[1])
-    result = Bounds(found["false_accept"], found["false_reject"], found["error"], "lp")  # type: ignore[arg-type]
-    return LPBounds(result, [(c.nodes[i], w) for i, w in bits], couplings, values)
-
-
-def _configuration_values(
-    run: Forward, bits: list[tuple[int, int]], a: np.ndarray, b: np.ndarray
-) -> dict[str, np.ndarray]:
-    """Each metric given each configuration of the free response bits (truths and audits averaged)."""
-    c = run.plan.c
-    K = 1 << len(bits)
-    configs = np.arange(K)
-    rho0 = np.repeat((a >= 1.0)[None, :], K, axis=0).astype(float)  # fixed bits
-    rho1 = np.repeat((b <= 0.0)[None, :], K, axis=0).astype(float)
-    for j, (i, which) in enumerate(bits):
-        (rho0 if which == 0 else rho1)[:, i] = (configs >> j) & 1
-    lp_all = np.empty((c.size, K, 2))
-    pr_all = np.empty((c.size, K, 2, 2))
-    pv_root = None
-
-    def respond(nodes: np.ndarray, lp_n: np.ndarray, pu: np.ndarray) -> None:
-        nonlocal pv_root
-        # pu: (G, K, 2, 2); V = rho(U)
-        r0, r1 = rho0[:, nodes].T[..., None], rho1[:, nodes].T[..., None]
-        pv = np.empty_like(pu)
-        pv[..., 1] = pu[..., 0] * r0 + pu[..., 1] * r1
-        pv[..., 0] = pu[..., 0] * (1.0 - r0) + pu[..., 1] * (1.0 - r1)
-        keep = (1.0 - c.audit[nodes])[:, None, None, None]
-        lp_all[nodes] = lp_n
-        pr_all[nodes] = keep * pv + (1.0 - keep) * np.eye(2)
-        if 0 in nodes.tolist():
-            pv_root = pv[nodes.tolist().index(0)]
-
-    leaves = np.flatnonzero(c.is_leaf)
-    lp_leaf = np.repeat(run.lp[leaves][:, None], K, axis=1)
-    respond(leaves, lp_leaf, np.broadcast_to(np.eye(2), (len(leaves), K, 2, 2)).copy())
-    for nodes, weights, T in run.groups:
-        kids = c.first_child[nodes][:, None] + np.arange(len(weights))
-        G = len(nodes)
-        lp_k = lp_all[kids].transpose(0, 2, 1, 3).reshape(G * K, len(weights), 2)
-        pr_k = pr_all[kids].transpose(0, 2, 1, 3, 4).reshape(G * K, len(weights), 2, 2)
-        cov = np.repeat(c.coverage[nodes], K)
-        lp_n, pu = node_input(lp_k, pr_k, weights, T, cov)
-        respond(nodes, lp_n.reshape(G, K, 2), pu.reshape(G, K, 2, 2))
-    assert pv_root is not None
-    p_bad, p_good = np.exp(run.lp[0])
-    nan = np.full(K, np.nan)
-    return {
-        "false_accept": pv_root[:, 0, 1] if np.isfinite(run.lp[0, 0]) else nan,
-        "false_reject": pv_root[:, 1, 0] if np.isfinite(run.lp[0, 1]) else nan,
-        "error": p_bad * pv_root[:, 0, 1] + p_good * pv_root[:, 1, 0],
-    }
+    result = Bounds(found["false_accept"], found["false_reject"], found["error"], "tight")  # type: ignore[arg-type]
+    return LPBounds(result, [(c.nodes[i], w) for i, w in layout.bits], couplings, layout)
 
 
 # ----------------------------------------------------------------- concentration

@@ -140,7 +140,7 @@ def _pair(x: tuple[float, float] | None) -> str:
 
 def format_bounds(b: Bounds) -> str:
     """The dependence-free bounds in one block."""
-    kind = "tight, by linear programming" if b.method == "lp" else "fast inequalities, valid but possibly loose"
+    kind = "tight, by linear programming" if b.method == "tight" else "fast inequalities, valid but possibly loose"
     return "\n".join([
         f"bounds without independence ({kind}):",
         f"  false_accept {_pair(b.false_accept)}   false_reject {_pair(b.false_reject)}   error {_pair(b.error)}",

@@ -219,7 +219,7 @@ def test_bounds_robustness_importance_keys(capsys):
     obj = json.loads(out)
     assert code == 0
     assert list(obj["bounds"]) == ["false_accept", "false_reject", "error", "method"]
-    assert obj["bounds"]["method"] in ("lp", "fast")
+    assert obj["bounds"]["method"] in ("tight", "fast")
     lo, hi = obj["bounds"]["false_accept"]
     assert lo <= obj["root"]["false_accept"] <= hi
     rob = obj["robustness"]
