@@ -26,6 +26,7 @@ _STALL = 10
 _SHIFT = 1e-9  # the perturbation of the basic values on a stall
 _PIVOT = 1e-9  # smallest direction entry a ratio test divides by
 _ZERO = 1e-13  # basic values below this count as zero (a degenerate pivot)
+_MAX_PIVOTS = 200_000  # per optimisation: never a hang, even if the perturbation failed to break a cycle
 
 
 class Master:
@@ -73,7 +74,7 @@ class Master:
         any that turned negative are repaired by dual simplex pivots.
         """
         stalled = 0
-        while True:
+        for _ in range(_MAX_PIVOTS):
             y, reduced = self._reduced(g)
             candidates = np.flatnonzero(reduced > tol)
             if candidates.size == 0:
@@ -106,6 +107,7 @@ class Master:
                 stalled = 0
             ties = rows[ratios <= step + 1e-15]
             self._pivot(enter, int(ties[np.argmax(d[ties])]), d, step)
+        raise ArithmeticError(f"no optimum after {_MAX_PIVOTS:,} pivots")  # pragma: no cover - a guard against cycling
 
     def _repair(self, g: np.ndarray) -> None:
         """Dual simplex pivots until the basic values are non-negative (reduced values stay <= 0)."""

@@ -171,7 +171,12 @@ def bounds(tree: nx.DiGraph, *, method: str = "auto", budget: float = DEFAULT_BU
     chosen = _lp.plan(layout)
     if method == "auto" and (not chosen.pricer or chosen.seconds > budget):
         return _fast(c)
-    return _tight(layout, chosen).bounds
+    try:
+        return _tight(layout, chosen).bounds
+    except ArithmeticError as exc:  # the master programme's simplex gave up (never seen; a guard)
+        if method == "auto":
+            return _fast(c)
+        raise RRMError(f"tree {c.name!r}: the tight bounds' linear programme failed ({exc}); use method='fast'") from None
 
 
 def tight_cost(tree: nx.DiGraph) -> tuple[int, float]:
