@@ -108,15 +108,29 @@ def _runs(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, m[starts]
 
 
-@lru_cache(maxsize=256)
 def rule_program(weights: tuple[int, ...], T: int, limit: int = MAX_CLASSES) -> RuleProgram:
-    """The class program of ``sum(weights[c] * x_c) >= T`` (cached).
+    """The class program of ``sum(weights[c] * x_c) >= T`` (cached, refusals too).
 
     Raises
     ------
     TooManySums
         If one step needs more than ``limit`` classes.
     """
+    found = _build(weights, T, limit)
+    if isinstance(found, TooManySums):
+        raise TooManySums(found.needed, found.position, found.limit)
+    return found
+
+
+@lru_cache(maxsize=256)
+def _build(weights: tuple[int, ...], T: int, limit: int) -> RuleProgram | TooManySums:
+    try:
+        return _program(weights, T, limit)
+    except TooManySums as exc:  # remembered: building up to the refusal can take a while
+        return exc
+
+
+def _program(weights: tuple[int, ...], T: int, limit: int) -> RuleProgram:
     n = len(weights)
     big = sum(weights) >= _INT64_SAFE
     remaining = [0] * (n + 1)

@@ -31,28 +31,46 @@ the child's value through (``"all"`` is recorded).
 
 Generated node ids are ``L<level>_<index>``: ``L0_0`` is the root, ``L2_5``
 the sixth node (breadth-first) two levels below it.
+
+Reading a file: only a regular file (after symbolic links) of at most
+:data:`MAX_SPEC_BYTES` bytes is read; a directory, device, FIFO or socket is
+refused from ``os.stat`` before it is opened. Every input error is one line
+naming the file and, where the text tells, the line, the node or table and the
+key (docs/spec-format.md lists them).
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-import tomllib
+import os
+import re
+import stat
+import sys
 from pathlib import Path
 from typing import Any, Mapping
 
 import networkx as nx
 
 from . import _toml
+from ._text import printable, quote
 from .errors import SpecError
 from .nso import error_from_elo
 from .rules import parse_rule
 from .tree import NODE_KEYS, bfs_order, check_one_root, check_value, show_value, tree_root, validate_tree
 
-__all__ = ["MAX_GENERATED_NODES", "load_spec", "load_spec_dict", "from_dict", "to_dict", "write_spec", "dumps_spec"]
+__all__ = [
+    "MAX_GENERATED_NODES", "MAX_SPEC_BYTES",
+    "load_spec", "load_spec_dict", "from_dict", "to_dict", "write_spec", "dumps_spec",
+]  # fmt: skip
 
 #: The most nodes ``[generate]`` (and :func:`rrm_theory.balanced`) will build.
 MAX_GENERATED_NODES = 2_000_000
+
+#: The largest spec file :func:`load_spec` reads, in bytes (1 GiB). A spec listing
+#: 2,000,000 nodes with every value explicit, as :func:`write_spec` writes it, takes
+#: about 0.4 GB as TOML and 0.55 GB as JSON; a larger file is refused before it is read.
+MAX_SPEC_BYTES = 1 << 30
 
 TOP_KEYS = (
     "name", "description", "influence", "target_elo", "unaided_error", "human_reach",
@@ -80,7 +98,9 @@ def load_spec(path: str | Path) -> nx.DiGraph:
     Parameters
     ----------
     path : str or pathlib.Path
-        The spec file; the suffix picks the format.
+        The spec file; the suffix picks the format. Symbolic links are followed;
+        the file itself must be a regular file of at most :data:`MAX_SPEC_BYTES`
+        bytes of UTF-8 text (see :func:`load_spec_dict`).
 
     Returns
     -------
@@ -91,7 +111,8 @@ def load_spec(path: str | Path) -> nx.DiGraph:
     ------
     SpecError
         If the file cannot be read or parsed, or is not a valid spec. The
-        message is one line naming the file, the node and the key.
+        message is one line naming the file, the node and the key, with every
+        character that could act on a terminal escaped.
 
     Examples
     --------
@@ -117,87 +138,286 @@ def load_spec(path: str | Path) -> nx.DiGraph:
     (0.1, 1.0)
     """
     path = Path(path)
-    label = str(path) if str(path).isprintable() else repr(str(path))
-    return from_dict(load_spec_dict(path), source=label, default_name=path.stem)
+    return from_dict(load_spec_dict(path), source=_label(path), default_name=path.stem)
 
 
 def load_spec_dict(path: str | Path) -> Any:
     """Read and parse a spec file (``.toml`` or ``.json``) without building the tree.
 
+    The path may be a symbolic link; what it points to must be a regular file of at
+    most :data:`MAX_SPEC_BYTES` bytes. Anything else (a directory, a device such as
+    ``/dev/zero``, a FIFO, a socket) is refused before it is opened for reading, and
+    no more than :data:`MAX_SPEC_BYTES` bytes are ever read (a file that grows while
+    it is read is refused too).
+
+    An integer with more digits than Python converts (``sys.get_int_max_str_digits()``,
+    4,300 by default) is returned as a stand-in that :func:`from_dict` rejects with
+    the node and key that hold it.
+
     Raises
     ------
     SpecError
-        If the file cannot be read or parsed (one line naming the file).
+        If the file cannot be read or parsed: one line naming the file, and where
+        the text tells, the line, the node or table and the key.
     """
     path = Path(path)
-    label = str(path) if str(path).isprintable() else repr(str(path))  # messages stay one line
+    label = _label(path)
     suffix = path.suffix.lower()
     if suffix not in (".toml", ".json"):
-        raise SpecError(f"{label}: unknown spec format {path.suffix or '(no suffix)'!r}; use .toml or .json")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SpecError(f"{label}: cannot read: {exc.strerror or exc}") from None
+        raise SpecError(f"{label}: unknown spec format {quote(path.suffix or '(no suffix)')}; use .toml or .json")
+    data = _read_bytes(path, label)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SpecError(f"{label}: not UTF-8 text (byte {exc.start})") from None
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SpecError(f"{label}: not UTF-8 text (byte {exc.start}, on line {line}); save the file as UTF-8") from None
+    del data  # the text is all that is needed now: half the memory of a large spec
     try:
         return _parse_toml(text, label) if suffix == ".toml" else _parse_json(text, label)
     except RecursionError:
         raise SpecError(f"{label}: nested too deeply to be a spec") from None
 
 
+def _label(path: Path) -> str:
+    """The file as messages name it: as given, or quoted when it holds characters
+    that cannot be printed (messages stay one line and act on no terminal)."""
+    text = str(path)
+    return text if printable(text) == text else quote(text)
+
+
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _check_file(info: os.stat_result, path: Path, label: str) -> None:
+    """Refuse what is not a regular file, or is larger than MAX_SPEC_BYTES."""
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _FILE_KINDS if test(info.st_mode)), "not a file")
+        target = os.path.realpath(path)
+        if target != os.path.abspath(path):  # a symbolic link somewhere on the way
+            kind += f": {printable(target)}"
+        raise SpecError(f"{label}: not a regular file ({kind}); a spec is a .toml or .json file")
+    if info.st_size > MAX_SPEC_BYTES:
+        raise SpecError(
+            f"{label}: too large: {info.st_size:,} bytes, more than the {MAX_SPEC_BYTES:,} bytes a spec file may have"
+        )
+
+
+def _cannot_read(label: str, exc: OSError) -> SpecError:
+    return SpecError(f"{label}: cannot read: {printable(exc.strerror or str(exc))}")
+
+
+def _read_bytes(path: Path, label: str) -> bytes:
+    """The bytes of a regular file of at most MAX_SPEC_BYTES bytes.
+
+    The file is looked at before it is opened (a FIFO would block the open, a device
+    never ends), opened without blocking, looked at again through the open descriptor
+    (the path may have changed in between), and read up to one byte past the cap."""
+    if "\0" in str(path):  # no file system allows one; os.stat raises ValueError
+        raise SpecError(f"{label}: cannot read: the path contains a NUL character")
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise _cannot_read(label, exc) from None
+    _check_file(info, path, label)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise _cannot_read(label, exc) from None
+    try:
+        info = os.fstat(fd)
+        _check_file(info, path, label)
+        cap = MAX_SPEC_BYTES
+        chunks: list[bytes] = []
+        total, want = 0, info.st_size + 1  # usually one read for the file and one to see its end
+        while True:
+            chunk = os.read(fd, min(max(want, 1 << 16), cap + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > cap:
+                raise SpecError(
+                    f"{label}: too large: more than the {cap:,} bytes a spec file may have (it grew while being read)"
+                )
+    except OSError as exc:
+        raise _cannot_read(label, exc) from None
+    finally:
+        os.close(fd)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class _LongInteger:
+    """Stands in for an integer written with more digits than Python converts.
+
+    No spec value may be that large (probabilities, weights and Elo ratings are
+    floats; a depth or branching that large makes too many nodes), so every check
+    rejects it, and messages show it as ``a 5001-digit integer``.
+    """
+
+    __slots__ = ("digits", "negative")
+
+    def __init__(self, digits: int, negative: bool) -> None:
+        self.digits, self.negative = digits, negative
+
+    def __repr__(self) -> str:
+        return f"a {'negative ' if self.negative else ''}{self.digits}-digit integer"
+
+    __str__ = __repr__
+
+
+class _NotANumber:
+    """Stands in for JSON's ``NaN``, ``Infinity`` or ``-Infinity`` (which JSON does not have)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class _Duplicated(dict):  # type: ignore[type-arg]
+    """A JSON object that gave ``key`` more than once (the first value is kept)."""
+
+    key: str
+
+
 def _parse_toml(text: str, label: str) -> Any:
     try:
-        return tomllib.loads(text)
-    except ValueError as exc:  # TOMLDecodeError, or an integer too long to convert
-        raise SpecError(f"{label}: not valid TOML: {exc}") from None
+        return _toml.loads(text, long_integer=_LongInteger)
+    except _toml.NotTOML as exc:
+        problem = exc.problem
+        at = f"{label}: line {problem.line}" if problem.line is not None else label
+        if problem.kind == "key":
+            where = _place(at, problem.table)
+            raise SpecError(f"{where}: duplicate key {quote(problem.key)} (a table gives each key once)") from None
+        if problem.kind == "table":
+            header = ".".join(_key_text(k) for k in problem.table)
+            if problem.message.startswith("Cannot declare"):
+                raise SpecError(f"{at}: table [{header}] is declared twice (each table is written once)") from None
+            raise SpecError(f"{at}: table [{header}] is declared where a value is written already") from None
+        raise SpecError(f"{label}: not valid TOML: {printable(str(exc))}") from None
+    except ValueError as exc:  # an integer too long to convert, that the stand-ins missed
+        raise SpecError(f"{label}: not valid TOML: {printable(str(exc))}") from None
+
+
+#: A JSON escape of a surrogate; only these can make a lone surrogate (UTF-8 text has none).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _parse_json(text: str, label: str) -> Any:
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in items:
-            if key in out:
-                raise SpecError(f"{label}: not valid JSON: duplicate key {key!r}")
-            out[key] = value
-        return out
+    flagged = False
+    limit = sys.get_int_max_str_digits()
 
-    def constant(name: str) -> float:
-        raise SpecError(f"{label}: not valid JSON: {name} is not a JSON number")
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal flagged
+        out: dict[str, Any] = dict(items)
+        if len(out) == len(items):
+            return out
+        seen: set[str] = set()
+        twice = next(key for key, _ in items if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        marked = _Duplicated(out)
+        marked.key = twice
+        flagged = True
+        return marked
+
+    def constant(name: str) -> _NotANumber:
+        nonlocal flagged
+        flagged = True
+        return _NotANumber(name)
+
+    def integer(digits: str) -> int | _LongInteger:
+        negative = digits.startswith("-")
+        if limit and len(digits) - negative > limit:
+            return _LongInteger(len(digits) - negative, negative)
+        return int(digits)
 
     try:
-        doc = json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+        doc = json.loads(text, object_pairs_hook=pairs, parse_constant=constant, parse_int=integer)
     except json.JSONDecodeError as exc:
-        raise SpecError(f"{label}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
-    except ValueError as exc:  # an integer too long to convert
-        raise SpecError(f"{label}: not valid JSON: {exc}") from None
-    _check_text(doc, label)
+        raise SpecError(
+            f"{label}: not valid JSON: {printable(exc.msg)} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    if flagged or _SURROGATE_ESCAPE.search(text):
+        _check_json(doc, label)
     return doc
 
 
-def _check_text(doc: Any, label: str) -> None:
-    """Reject strings that are not Unicode text (JSON can escape lone surrogates)."""
-    stack = [doc]
+def _check_json(doc: Any, label: str) -> None:
+    """Report the first (in document order) duplicate key, NaN or infinity, or lone
+    surrogate (JSON can escape one; it is not Unicode text), naming where it is."""
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), doc)]
     while stack:
-        item = stack.pop()
+        path, item = stack.pop()
+        if isinstance(item, _Duplicated):
+            raise SpecError(f"{_place(label, path)}: duplicate key {quote(item.key)} (a table gives each key once)")
+        if isinstance(item, _NotANumber):
+            where, key = _locate(label, path)
+            raise SpecError(f"{where}: {key}={item.name} is not a JSON number (JSON has no NaN or infinities)")
+        if isinstance(item, str) and not _is_text(item):
+            where, key = _locate(label, path)
+            raise SpecError(f"{where}: not valid JSON: {key}={quote(item)} is not Unicode text (a lone surrogate)")
         if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
+            for key in item:
+                if not _is_text(key):
+                    where = _place(label, path)
+                    raise SpecError(f"{where}: not valid JSON: key {quote(key)} is not Unicode text (a lone surrogate)")
+            stack.extend(((*path, k), v) for k, v in reversed(item.items()))
         elif isinstance(item, list):
-            stack.extend(item)
-        elif isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise SpecError(f"{label}: not valid JSON: {item!r} is not Unicode text (a lone surrogate)") from None
+            stack.extend(((*path, i), v) for i, v in reversed(list(enumerate(item))))
+
+
+def _is_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _key_text(key: str | int) -> str:
+    """A key as a dotted path writes it: bare when TOML allows, else quoted."""
+    if isinstance(key, int):
+        return f"[{key}]"
+    return key if _BARE_KEY.fullmatch(key) else quote(key)
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _place(label: str, keys: tuple[str | int, ...]) -> str:
+    """The table at ``keys`` as messages name it: ``[defaults]``, ``node 'heat'``, ..."""
+    if not keys:
+        return label
+    head = keys[0]
+    if len(keys) == 2 and head == "nodes" and isinstance(keys[1], str):
+        return f"{label}: node {quote(keys[1])}"
+    if len(keys) == 2 and head == "blind_spots" and isinstance(keys[1], str):
+        return f"{label}: blind spot {quote(keys[1])}"
+    dotted = "".join(("" if isinstance(k, int) or i == 0 else ".") + _key_text(k) for i, k in enumerate(keys))
+    return f"{label}: [{dotted}]"
+
+
+def _locate(label: str, path: tuple[str | int, ...]) -> tuple[str, str]:
+    """The place and ``key`` text of the value at ``path`` (``members[0]`` in a list)."""
+    i = len(path)
+    while i > 0 and isinstance(path[i - 1], int):
+        i -= 1
+    indices = "".join(f"[{j}]" for j in path[i:])
+    if i == 0:
+        return label, indices or "the document"
+    return _place(label, path[: i - 1]), _key_text(path[i - 1]) + indices
 
 
 def _unknown(key: object, valid: tuple[str, ...], where: str) -> SpecError:
     hint = difflib.get_close_matches(str(key), valid, n=1)
-    also = f"did you mean {hint[0]!r}? " if hint else ""
-    return SpecError(f"{where}: unknown key {key!r} ({also}valid: {', '.join(valid)})")
+    also = f"did you mean {quote(hint[0])}? " if hint else ""
+    return SpecError(f"{where}: unknown key {quote(key)} ({also}valid: {', '.join(valid)})")
 
 
 def _table(value: object, where: str) -> dict[str, Any]:
@@ -207,6 +427,8 @@ def _table(value: object, where: str) -> dict[str, Any]:
 
 
 def _kind(value: object) -> str:
+    if isinstance(value, _LongInteger):
+        return str(value)
     return {dict: "a table", list: "a list", str: "a string", bool: "a boolean"}.get(
         type(value), type(value).__name__
     )
@@ -277,7 +499,7 @@ def from_dict(
     if not isinstance(spec, Mapping):
         raise SpecError(f"{source or 'spec'}: a spec is a table of keys, got {_kind(spec)}")
     name = spec.get("name", default_name)
-    label = source or (f"spec {name!r}" if isinstance(name, str) else "spec")
+    label = source or (f"spec {quote(name)}" if isinstance(name, str) else "spec")
     for key in spec:
         if key not in TOP_KEYS:
             raise _unknown(key, TOP_KEYS, label)
@@ -315,7 +537,7 @@ def _bad(label: str, key: str, value: object, problem: str) -> Any:
 def _read_blind_spots(groups: object, label: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for name, group in _table(groups, f"{label}: [blind_spots]").items():
-        where = f"{label}: blind spot {name!r}"
+        where = f"{label}: blind spot {quote(name)}"
         group = _table(group, where)
         for key in group:
             if key not in GROUP_KEYS:
@@ -373,14 +595,14 @@ def _tree_from_nodes(
         raise SpecError(f"{label}: [nodes] is empty; a tree needs at least one node")
     tables: dict[str, dict[str, Any]] = {}
     for node, table in nodes.items():
-        where = f"{label}: node {node!r}"
+        where = f"{label}: node {quote(node)}"
         tables[node] = _read_table(_table(table, where), SPEC_NODE_KEYS, where, target_elo)
     parent = {v: t["parent"] for v, t in tables.items() if "parent" in t}
     for v, p in parent.items():
         if p not in tables:
             hint = difflib.get_close_matches(p, list(tables), n=1)
-            also = f" (did you mean {hint[0]!r}?)" if hint else ""
-            raise SpecError(f"{label}: node {v!r}: parent={p!r} is not a node{also}")
+            also = f" (did you mean {quote(hint[0])}?)" if hint else ""
+            raise SpecError(f"{label}: node {quote(v)}: parent={quote(p)} is not a node{also}")
     check_one_root([v for v in tables if v not in parent], label)
     _check_acyclic(parent, label)
     children: dict[str, list[str]] = {v: [] for v in tables}
@@ -399,7 +621,7 @@ def _tree_from_nodes(
                 is_leaf=not children[v],
                 is_root=p is None,
                 parent_weighted=parent_rule == "weighted",
-                where=f"{label}: node {v!r}",
+                where=f"{label}: node {quote(v)}",
             ),
         )
     G.add_edges_from((p, v) for v, p in parent.items())
@@ -415,7 +637,8 @@ def _check_acyclic(parent: Mapping[str, str], label: str) -> None:
             if state.get(v) == 1:
                 loop = walk[walk.index(v):] + [v]
                 raise SpecError(
-                    f"{label}: node {v!r}: parent={parent[v]!r} makes a cycle ({' -> '.join(loop)})"
+                    f"{label}: node {quote(v)}: parent={quote(parent[v])} makes a cycle "
+                    f"({' -> '.join(printable(w) for w in loop)})"
                 )
             state[v] = 1
             walk.append(v)
@@ -493,6 +716,8 @@ def _whole(table: Mapping[str, Any], key: str, where: str, *, minimum: int, requ
             raise SpecError(f"{where}: {key} is missing")
         return default
     value = table[key]
+    if isinstance(value, _LongInteger) and not value.negative:
+        _bad(where, key, value, f"makes more than the {MAX_GENERATED_NODES:,} nodes a generated tree may have")
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         _bad(where, key, value, f"is not a whole number >= {minimum}")
     return value
@@ -525,7 +750,7 @@ def to_dict(G: nx.DiGraph) -> dict[str, Any]:
     root = tree_root(G)
     for v, _ in bfs_order(G, root):
         if not isinstance(v, str):
-            raise SpecError(f"tree {G.graph.get('name', '<unnamed>')!r}: node {v!r}: ids must be strings to write a spec")
+            raise SpecError(f"tree {quote(G.graph.get('name', '<unnamed>'))}: node {quote(v)}: ids must be strings to write a spec")
         attrs = G.nodes[v]
         table: dict[str, Any] = {}
         if v != root:

@@ -28,6 +28,7 @@ from typing import Any, Callable, Hashable, Iterator
 import networkx as nx
 import numpy as np
 
+from ._text import printable, quote
 from .errors import SpecError
 from .rules import parse_rule
 
@@ -133,18 +134,38 @@ _CHECKS: dict[str, Callable[[object], str | None]] = {
 }
 
 
+def _digits(n: int) -> str:
+    """How many decimal digits ``n`` has, found without ``str`` (which Python refuses
+    past ``sys.get_int_max_str_digits()`` digits)."""
+    n = abs(n)
+    bits = n.bit_length()
+    if bits > 1_000_000:  # 10**d would take a while: say roughly
+        return f"about {int(bits * math.log10(2)):,}"
+    low = int((bits - 1) * math.log10(2)) + 1 if bits else 1  # 2**(bits-1) <= n has this many digits or one more
+    return str(low + (n >= 10**low))
+
+
 def show_value(value: object) -> str:
-    """A value as a message shows it: strings quoted, booleans and null as spec files
-    write them, anything longer than 60 characters cut short."""
+    r"""A value as a message shows it: strings quoted, booleans and null as spec files
+    write them, anything longer than 60 characters cut short, and nothing that could
+    act on a terminal (see :func:`rrm_theory._text.printable`).
+
+    Examples
+    --------
+    >>> show_value("a\x1b[31m"), show_value(True), show_value(10**5000)
+    ("'a\\x1b[31m'", 'true', 'a 5001-digit integer')
+    """
     if isinstance(value, bool):
         text = "true" if value else "false"
     elif value is None:
         text = "null"
     elif isinstance(value, int) and abs(value) > 10**50:
-        text = f"a {len(str(abs(value)))}-digit integer" if abs(value) < 10**4000 else "a huge integer"
+        text = f"a {_digits(value)}-digit integer"
+    elif isinstance(value, str):
+        text = quote(value)
     else:
         try:
-            text = repr(value) if isinstance(value, str) else str(value)
+            text = printable(str(value))
         except ValueError:  # holds an integer too long for Python to print
             kind = type(value).__name__
             text = f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} too long to show"
@@ -173,14 +194,14 @@ def check_value(key: str, value: object, where: str) -> Any:
 
 
 def _label(G: nx.DiGraph, source: str | None) -> str:
-    return source if source is not None else f"tree {G.graph.get('name', '<unnamed>')!r}"
+    return source if source is not None else f"tree {quote(G.graph.get('name', '<unnamed>'))}"
 
 
 def tree_root(G: nx.DiGraph) -> Hashable:
     """The root of a valid tree: its one node without a parent."""
     roots = [v for v, d in G.in_degree() if d == 0]
     if len(roots) != 1:
-        raise SpecError(f"tree {G.graph.get('name', '<unnamed>')!r}: has {len(roots)} roots, needs exactly one")
+        raise SpecError(f"tree {quote(G.graph.get('name', '<unnamed>'))}: has {len(roots)} roots, needs exactly one")
     return roots[0]
 
 
@@ -211,7 +232,7 @@ def check_one_root(roots: list[Any], label: str) -> None:
         raise SpecError(f"{label}: no root: every node has a parent, so the parents form a cycle")
     if len(roots) > 1:
         raise SpecError(
-            f"{label}: node {roots[1]!r}: parent is missing, but {roots[0]!r} is the root already "
+            f"{label}: node {quote(roots[1])}: parent is missing, but {quote(roots[0])} is the root already "
             "(a tree has exactly one node without a parent)"
         )
 
@@ -225,13 +246,13 @@ def _check_structure(G: nx.DiGraph, label: str) -> Hashable:
     check_one_root(roots, label)
     for v, d in G.in_degree():
         if d > 1:
-            parents = ", ".join(repr(p) for p in G.pred[v])
-            raise SpecError(f"{label}: node {v!r}: has several parents ({parents}); a tree has one")
+            parents = ", ".join(quote(p) for p in G.pred[v])
+            raise SpecError(f"{label}: node {quote(v)}: has several parents ({parents}); a tree has one")
     seen = sum(1 for _ in bfs_order(G, roots[0]))
     if seen != G.number_of_nodes():
         reached = set(v for v, _ in bfs_order(G, roots[0]))
         stray = next(v for v in G if v not in reached)
-        raise SpecError(f"{label}: node {stray!r}: parent chain never reaches the root {roots[0]!r}: a cycle")
+        raise SpecError(f"{label}: node {quote(stray)}: parent chain never reaches the root {quote(roots[0])}: a cycle")
     return roots[0]
 
 
@@ -278,7 +299,7 @@ def validate_tree(G: nx.DiGraph, *, source: str | None = None) -> None:
         if key in G.graph and _probability(G.graph[key]) is not None:
             raise SpecError(f"{label}: {key}={show_value(G.graph[key])} is not a probability in [0, 1]")
     for v, attrs in G.nodes(data=True):
-        where = f"{label}: node {v!r}"
+        where = f"{label}: node {quote(v)}"
         n = G.out_degree(v)
         keys = _EVERY_NODE + (("rule", "coverage") if n else ("prior",))
         for key in keys:
@@ -303,13 +324,13 @@ def validate_tree(G: nx.DiGraph, *, source: str | None = None) -> None:
             rule = parse_rule(attrs["rule"])
             if rule.kind == "at_least" and rule.k is not None and rule.k > n:
                 raise SpecError(
-                    f"{where}: rule={attrs['rule']!r} needs at least {rule.k} children, the node has {n}"
+                    f"{where}: rule={quote(attrs['rule'])} needs at least {rule.k} children, the node has {n}"
                 )
             if rule.kind == "weighted" and "threshold" not in attrs:
                 raise SpecError(f"{where}: threshold is missing (rule 'weighted' needs a threshold in (0, 1])")
             if rule.kind != "weighted" and "threshold" in attrs:
                 raise SpecError(
-                    f"{where}: threshold={show_value(attrs['threshold'])} has no effect: rule is {attrs['rule']!r}, "
+                    f"{where}: threshold={show_value(attrs['threshold'])} has no effect: rule is {quote(attrs['rule'])}, "
                     "not 'weighted'"
                 )
         if v == root and attrs["audit"] != 0.0:
@@ -320,8 +341,8 @@ def validate_tree(G: nx.DiGraph, *, source: str | None = None) -> None:
             parent = next(iter(G.pred[v]))
             if G.nodes[parent].get("rule") != "weighted":
                 raise SpecError(
-                    f"{where}: weight={show_value(attrs['weight'])} has no effect: its parent {parent!r} "
-                    f"has rule {G.nodes[parent].get('rule')!r}, not 'weighted'"
+                    f"{where}: weight={show_value(attrs['weight'])} has no effect: its parent {quote(parent)} "
+                    f"has rule {quote(G.nodes[parent].get('rule'))}, not 'weighted'"
                 )
     _check_blind_spots(G, label)
 
@@ -331,7 +352,7 @@ def _check_blind_spots(G: nx.DiGraph, label: str) -> None:
     if not isinstance(groups, dict):
         raise SpecError(f"{label}: blind_spots must map group names to groups")
     for name, group in groups.items():
-        where = f"{label}: blind spot {name!r}"
+        where = f"{label}: blind spot {quote(name)}"
         if not isinstance(group, dict) or "probability" not in group or "members" not in group:
             raise SpecError(f"{where}: needs 'probability' and 'members'")
         if _probability(group["probability"]) is not None:
@@ -345,11 +366,11 @@ def _check_blind_spots(G: nx.DiGraph, label: str) -> None:
         seen: set[Any] = set()
         for m in members:
             if m in seen:
-                raise SpecError(f"{where}: members lists {m!r} twice")
+                raise SpecError(f"{where}: members lists {quote(m)} twice")
             seen.add(m)
             try:
                 known = m in G
             except TypeError:
                 known = False
             if not known:
-                raise SpecError(f"{where}: member {m!r} is not a node of the tree")
+                raise SpecError(f"{where}: member {quote(m)} is not a node of the tree")

@@ -831,3 +831,200 @@ def test_analyze_default_method_falls_back_when_exact_declines_a_rule(capsys: py
         rrm.exact_analysis(rrm.from_dict(doc))
     with watchdog():
         run_analyze(capsys, serialise(doc, ".json"), ".json", [])  # 100,000 samples: about 0.3 s
+
+
+# ----------------------------------------------------------------- hostile text: long integers, JSON oddities, escapes
+
+import sys  # noqa: E402
+import tomllib  # noqa: E402
+import unicodedata  # noqa: E402
+
+from rrm_theory import _toml  # noqa: E402
+
+#: Characters that would act on a terminal if printed raw (what rrm_theory._text escapes).
+UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def _long_run(draw: st.DrawFn) -> str:
+    """A decimal digit run longer than Python converts by default (4,300 digits)."""
+    digits = draw(st.integers(4301, 6000))
+    head = draw(st.sampled_from("123456789"))
+    run = head + "7" * (digits - 1)
+    return run if not draw(st.booleans()) else run[:5] + "_" + run[5:]
+
+
+@st.composite
+def toml_with_long_integers(draw: st.DrawFn) -> str:
+    """TOML statements whose values are long integers, short ones, and strings, keys, floats
+    and hex integers holding long digit runs (which must come back as written)."""
+    lines, n = [], 0
+    for _ in range(draw(st.integers(1, 6))):
+        if draw(st.integers(0, 4)) == 0:
+            lines.append(f"[t{n}]" if draw(st.booleans()) else f"[t{n}.{_long_run(draw)}]")
+            n += 1
+        kind = draw(st.sampled_from(["long", "short", "string", "float", "hex", "array", "key", "multiline"]))
+        key = f"k{len(lines)}"
+        value = {
+            "long": lambda: draw(st.sampled_from(["", "-", "+"])) + _long_run(draw),
+            "short": lambda: str(draw(st.integers(-(10**20), 10**20))),
+            "string": lambda: json.dumps(f"x {_long_run(draw)} y"),
+            "float": lambda: _long_run(draw).replace("_", "") + draw(st.sampled_from([".5", "e3", ".25e-2"])),
+            "hex": lambda: "0x" + _long_run(draw).replace("_", ""),
+            "array": lambda: f"[1, {_long_run(draw)}, '{_long_run(draw)}']",
+            "key": lambda: "1",
+            "multiline": lambda: f"'''\n{_long_run(draw)}\n'''",
+        }[kind]()
+        if kind == "key":
+            key = _long_run(draw).replace("_", "") + f"x{len(lines)}"  # a bare key, unique
+        elif kind == "hex":  # a true integer of more than 4,300 decimal digits: read in full
+            key = f"hex{len(lines)}"
+        lines.append(f"{key} = {value}")
+    return "\n".join(lines) + "\n"
+
+
+def _expected(value: Any) -> Any:
+    """What _toml.loads gives for what tomllib reads with Python's limit lifted (hex
+    integers, under keys ``hex...``, convert at any length)."""
+    if isinstance(value, dict):
+        return {k: v if k.startswith("hex") else _expected(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expected(v) for v in value]
+    if type(value) is int and len(str(abs(value))) > 4300:
+        return ("long", len(str(abs(value))), value < 0)
+    return value
+
+
+@settings(LOADER, max_examples=examples(150))
+@given(text=toml_with_long_integers())
+def _long_toml_property(text: str) -> None:
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        expected = _expected(tomllib.loads(text))
+    finally:
+        sys.set_int_max_str_digits(before)
+    with watchdog():
+        got = _toml.loads(text, long_integer=lambda digits, negative: ("long", digits, negative))
+    assert got == expected
+
+
+def test_toml_long_integers_read_as_stand_ins_and_nothing_else_changes() -> None:
+    """150 examples: TOML with integers of more than 4,300 digits among strings, keys, floats
+    and hex integers holding such digit runs reads as tomllib reads it with Python's limit
+    lifted, each long decimal integer replaced by a stand-in."""
+    with wall_clock("test_toml_long_integers_read_as_stand_ins_and_nothing_else_changes"):
+        _long_toml_property()
+
+
+def _json_text(value: Any, duplicate: tuple[Any, ...] | None, path: tuple[Any, ...] = ()) -> str:
+    """JSON for ``value``; the object at ``duplicate[0]`` gives key ``duplicate[1]`` twice."""
+    if isinstance(value, dict):
+        pairs = list(value.items())
+        if duplicate is not None and duplicate[0] == path:
+            pairs.append((duplicate[1], 0))
+        return "{" + ", ".join(f"{json.dumps(k)}: {_json_text(v, duplicate, (*path, k))}" for k, v in pairs) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_json_text(v, duplicate, (*path, i)) for i, v in enumerate(value)) + "]"
+    if value == "<nan>":
+        return "NaN"
+    return json.dumps(value)
+
+
+json_trees = st.recursive(
+    st.one_of(st.integers(-5, 5), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=5)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(SPEC_WORDS), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@st.composite
+def json_with_one_problem(draw: st.DrawFn) -> tuple[str, str, str]:
+    """(JSON text, the key at fault, 'NaN' or 'duplicate'): one NaN/Infinity value or one
+    duplicate key somewhere in a nested document."""
+    doc = draw(st.dictionaries(st.sampled_from(SPEC_WORDS), json_trees, min_size=1, max_size=4))
+    tables: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    stack: list[tuple[tuple[Any, ...], Any]] = [((), doc)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            tables.append((path, item))
+            stack.extend(((*path, k), v) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend(((*path, i), v) for i, v in enumerate(item))
+    path, table = draw(st.sampled_from([t for t in tables if t[1]]))
+    key = draw(st.sampled_from(sorted(table)))
+    if draw(st.booleans()):
+        name = draw(st.sampled_from(["NaN", "Infinity", "-Infinity"]))
+        table[key] = "<nan>"
+        return _json_text(doc, None).replace("NaN", name), key, name
+    return _json_text(doc, (path, key)), key, "duplicate"
+
+
+@settings(LOADER, max_examples=examples(200))
+@given(problem=json_with_one_problem())
+def _json_problem_property(problem: tuple[str, str, str]) -> None:
+    text, key, kind = problem
+    with watchdog(), spec_file(text.encode(), ".json") as path:
+        with pytest.raises(rrm.SpecError) as info:
+            rrm.load_spec(path)
+    message = str(info.value)
+    check_spec_error(info.value, str(path))
+    assert message.count(str(path)) == 1 and message.count("not valid JSON") == 0, message
+    shown = key if key.replace("_", "").isalnum() else repr(key)
+    if kind == "duplicate":
+        assert f"duplicate key {key!r}" in message, message
+    else:
+        assert f"{shown}={kind} is not a JSON number" in message, message
+
+
+def test_json_nan_and_duplicate_keys_are_named_where_they_are() -> None:
+    """200 examples: one NaN, Infinity or -Infinity value, or one duplicate key, anywhere in a
+    nested JSON document: one message, naming the file once and the key at fault."""
+    with wall_clock("test_json_nan_and_duplicate_keys_are_named_where_they_are"):
+        _json_problem_property()
+
+
+hostile_text = st.lists(
+    st.one_of(
+        st.sampled_from(["\x1b", "[2J", "\x1b]0;x\x07", "\x9b", "\r", "\n", "\x7f", "\u202e", "\u2066", "\u200f",
+                         "\u061c", "\u200b", "\u2028", "\ufeff", "\U000e0041", "\u200d", "\ue000", "é", "熱", "🔬"]),
+        st.characters(),
+    ),
+    min_size=1, max_size=8,
+).map("".join)  # fmt: skip
+
+
+@settings(LOADER, max_examples=examples(100))
+@given(node=hostile_text, parent=hostile_text, fault=st.sampled_from(["value", "cycle", "key", "parent"]),
+       suffix=suffixes)  # fmt: skip
+def _hostile_names_property(
+    capsys: pytest.CaptureFixture[str], node: str, parent: str, fault: str, suffix: str
+) -> None:
+    if node == parent or "r" in (node, parent):
+        return
+    nodes: dict[str, Any] = {parent: {"rule": "all"}, node: {"parent": parent, "prior": 1.5}}
+    if fault == "cycle":  # the message lists the loop: node -> parent -> node
+        nodes = {"r": {"rule": "all"}, "x": {"parent": "r", "prior": 0.5},
+                 parent: {"parent": node, "rule": "all"}, node: {"parent": parent, "prior": 0.5}}  # fmt: skip
+    elif fault == "key":
+        nodes = {"r": {"prior": 0.5, node: 1}}
+    elif fault == "parent":
+        nodes = {"r": {"rule": "all"}, "x": {"parent": node, "prior": 0.5}}
+    doc = {"description": node, "defaults": {"error": 0.1}, "nodes": nodes}
+    capsys.readouterr()
+    with watchdog(), spec_file(serialise(doc, suffix), suffix) as path:
+        status = main(["analyze", str(path)])
+    out, err = capsys.readouterr()
+    assert status == 2 and out == "" and err.endswith("\n") and len(err.splitlines()) == 1, err
+    for ch in err[:-1]:
+        assert unicodedata.category(ch) not in UNSAFE_CATEGORIES or ch in "\u200c\u200d", (ch, err)
+
+
+def test_hostile_names_never_reach_the_terminal_raw(capsys: pytest.CaptureFixture[str]) -> None:
+    """100 examples: node names holding terminal escapes, bidi overrides and other invisible
+    characters, in a spec with a bad value at that node: exit 2, one stderr line, and no
+    character on it that could act on a terminal."""
+    with wall_clock("test_hostile_names_never_reach_the_terminal_raw"):
+        _hostile_names_property(capsys)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import socket
+import sys
 import textwrap
+import time
 from pathlib import Path
 
 import networkx as nx
@@ -13,6 +19,7 @@ from tree_strategies import tree_specs
 
 import rrm_theory as rrm
 from rrm_theory import SpecError
+from rrm_theory import spec as spec_module
 from rrm_theory.cli import main
 
 BASE = """
@@ -112,7 +119,7 @@ TOML_ERRORS = [
     ("generate-huge-depth", BASE + "[generate]\ndepth=9223372036854775807\nbranching=2\nrule='all'\n",
      ["[generate]", "depth=9223372036854775807", "2,000,000"]),
     ("long-integer", BASE + "[nodes.a]\nprior = " + "9" * 3000 + "\n", ["node 'a'", "prior=a 3000-digit integer"]),
-    ("too-long-integer", BASE + "[nodes.a]\nprior = " + "9" * 5000 + "\n", ["not valid TOML", "digits"]),
+    ("too-long-integer", BASE + "[nodes.a]\nprior = " + "9" * 5000 + "\n", ["node 'a'", "prior=a 5000-digit integer"]),
     ("weight-on-root", BASE + "[nodes.r]\nrule='all'\nweight=7\n[nodes.a]\nparent='r'\n",
      ["node 'r'", "weight=7", "the root has no parent"]),
     ("long-string-cut", BASE + "[nodes.r]\nrule='" + "x" * 200 + "'\n[nodes.a]\nparent='r'\n",
@@ -162,7 +169,7 @@ FILE_ERRORS = [
      ["node 'a'", "parent=null is not a string"]),
     ("json-lone-surrogate", "spec.json", b'{"defaults": {"error": 0.1, "prior": 0.5}, "nodes": {"\\ud800": {}}}',
      ["not valid JSON", "lone surrogate"]),
-    ("json-too-long-integer", "spec.json", b'{"influence": ' + b"9" * 5000 + b"}", ["not valid JSON", "digits"]),
+    ("json-too-long-integer", "spec.json", b'{"influence": ' + b"9" * 5000 + b"}", ["influence=a 5000-digit integer"]),
 ]
 
 
@@ -327,3 +334,315 @@ def test_a_file_name_with_a_newline_keeps_messages_on_one_line(tmp_path, capsys)
     assert "\n" not in str(info.value) and "prior=2" in str(info.value)
     assert main(["analyze", str(path)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+# ------------------------------------------------------------ hostile files, clean messages
+
+VALID = "[defaults]\nerror = 0.1\nprior = 0.5\n[nodes.a]\n"
+
+
+@contextlib.contextmanager
+def deadline(seconds: float = 5.0):
+    """Fail instead of hanging if the body blocks (a FIFO opened for reading, say)."""
+    if not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def fire(signum, frame):
+        raise TimeoutError(f"blocked for more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def memory_cap(extra: int = 1 << 30):
+    """Cap the address space at its present size plus ``extra`` (Linux), so that reading
+    /dev/zero whole fails with MemoryError instead of exhausting the machine's memory
+    (the read never returns to the interpreter, so no alarm can stop it)."""
+    try:
+        import resource
+
+        with open("/proc/self/status") as status:
+            size = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmSize:"))
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, StopIteration):
+        yield
+        return
+    cap = size + extra if hard == resource.RLIM_INFINITY else min(size + extra, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
+def one_error(path: Path, capsys, *fragments: str) -> str:
+    """load_spec raises one SpecError line naming the file and every fragment, promptly;
+    ``rrm-theory analyze`` prints it as its one stderr line and exits 2."""
+    start = time.perf_counter()
+    with memory_cap(), deadline(), pytest.raises(SpecError) as info:
+        rrm.load_spec(path)
+    assert time.perf_counter() - start < 2.0
+    message = str(info.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message, message
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+    with memory_cap(), deadline():
+        code, out, err = run_cli(["analyze", str(path)], capsys)
+    assert (code, out) == (2, "") and err == f"rrm-theory: error: {message}\n"
+    return message
+
+
+def test_a_directory_is_not_a_spec(tmp_path, capsys):
+    (tmp_path / "spec.toml").mkdir()
+    one_error(tmp_path / "spec.toml", capsys, "not a regular file (a directory)")
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path, capsys):
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs here")
+    os.mkfifo(tmp_path / "spec.toml")  # opening it for reading would wait for a writer
+    one_error(tmp_path / "spec.toml", capsys, "not a regular file (a FIFO)")
+
+
+def test_a_fifo_swapped_in_after_the_first_look_is_refused_without_blocking(tmp_path, monkeypatch):
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs here")
+    os.mkfifo(tmp_path / "spec.toml")
+    checks = []
+    real = spec_module._check_file
+
+    def first_look_passes(info, path, label):  # as if a regular file stood there at os.stat
+        checks.append(info)
+        if len(checks) > 1:
+            real(info, path, label)
+
+    monkeypatch.setattr(spec_module, "_check_file", first_look_passes)
+    with deadline(), pytest.raises(SpecError, match=r"not a regular file \(a FIFO\)"):
+        rrm.load_spec(tmp_path / "spec.toml")
+    assert len(checks) == 2  # opened without blocking, then refused from the open descriptor
+
+
+def test_a_socket_is_not_a_spec(tmp_path, capsys):
+    if not hasattr(socket, "AF_UNIX"):
+        pytest.skip("no Unix sockets here")
+    path = tmp_path / "s.toml"
+    if len(str(path)) > 100:
+        pytest.skip("the path is too long for a socket address")
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(path))
+        one_error(path, capsys, "not a regular file (a socket)")
+
+
+@pytest.mark.parametrize("device,suffix", [("/dev/zero", ".toml"), ("/dev/urandom", ".json"), ("/dev/null", ".toml")])
+def test_a_link_to_a_device_is_refused_unread(tmp_path, capsys, device, suffix):
+    if not os.path.exists(device):
+        pytest.skip(f"no {device} here")
+    link = tmp_path / f"spec{suffix}"
+    link.symlink_to(device)
+    one_error(link, capsys, "not a regular file (a character device", os.path.realpath(device))
+
+
+def test_a_link_to_a_regular_file_is_followed(tmp_path):
+    (tmp_path / "real.toml").write_text(VALID)
+    (tmp_path / "link.toml").symlink_to(tmp_path / "real.toml")
+    assert list(rrm.load_spec(tmp_path / "link.toml")) == ["a"]
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path, capsys, monkeypatch):
+    assert spec_module.MAX_SPEC_BYTES >= 256 * 2**20
+    path = write(tmp_path, VALID)
+    monkeypatch.setattr(spec_module, "MAX_SPEC_BYTES", 16)
+    reads = []
+    monkeypatch.setattr(spec_module.os, "read", lambda fd, n: reads.append(n) or b"")
+    one_error(path, capsys, f"too large: {len(VALID)} bytes", "16 bytes")
+    assert reads == []  # refused from its size alone
+    monkeypatch.undo()
+    monkeypatch.setattr(spec_module, "MAX_SPEC_BYTES", len(VALID))
+    assert list(rrm.load_spec(path)) == ["a"]  # at the limit: read
+
+
+def test_a_file_is_never_read_past_the_limit(tmp_path, monkeypatch):
+    """A file that is (or grows) larger than the stat said is read up to one byte past
+    the limit, then refused."""
+    path = write(tmp_path, VALID + "# padding\n" * 100_000)
+    monkeypatch.setattr(spec_module, "MAX_SPEC_BYTES", 100)
+    monkeypatch.setattr(spec_module, "_check_file", lambda info, path, label: None)  # as if it grew afterwards
+    real_read, read = os.read, []
+
+    def counted(fd, n):
+        data = real_read(fd, n)
+        read.append(len(data))
+        return data
+
+    monkeypatch.setattr(spec_module.os, "read", counted)
+    with pytest.raises(SpecError, match="more than the 100 bytes a spec file may have"):
+        rrm.load_spec(path)
+    assert sum(read) == 101
+
+
+def test_a_file_that_cannot_be_opened_names_the_reason(tmp_path, capsys, monkeypatch):
+    path = write(tmp_path, VALID)
+    real_open = os.open
+
+    def denied(p, *args, **kwargs):
+        if os.fspath(p) == str(path):
+            raise PermissionError(13, "Permission denied")
+        return real_open(p, *args, **kwargs)
+
+    monkeypatch.setattr(spec_module.os, "open", denied)
+    assert one_error(path, capsys) == f"{path}: cannot read: Permission denied"
+
+
+def test_unreadable_file_for_real(tmp_path, capsys):
+    if not hasattr(os, "geteuid") or os.geteuid() == 0:
+        pytest.skip("root reads any file")
+    path = write(tmp_path, VALID)
+    path.chmod(0)
+    try:
+        assert one_error(path, capsys) == f"{path}: cannot read: Permission denied"
+    finally:
+        path.chmod(0o600)
+
+
+def test_a_path_with_a_nul_character(capsys):
+    with pytest.raises(SpecError, match=r"^'a\\x00b.toml': cannot read: the path contains a NUL character$"):
+        rrm.load_spec("a\x00b.toml")
+    assert main(["analyze", "a\x00b.toml"]) == 2 and capsys.readouterr().err.count("\n") == 1
+
+
+def test_not_utf8_names_the_byte_and_line(tmp_path, capsys):
+    path = tmp_path / "spec.toml"
+    path.write_bytes(b'name = "x"\n\nnote = "caf\xe9"\n')
+    one_error(path, capsys, "not UTF-8 text (byte 23, on line 3)")
+
+
+JSON_PROBLEMS = [
+    ("nan", b'{"nodes": {"a": {"prior": NaN}}}', ["node 'a'", "prior=NaN is not a JSON number"]),
+    ("infinity", b'{"influence": Infinity}', ["influence=Infinity is not a JSON number"]),
+    ("minus-infinity", b'{"defaults": {"error": -Infinity}}', ["[defaults]", "error=-Infinity is not a JSON number"]),
+    ("nan-in-a-list", b'{"blind_spots": {"g": {"probability": 0.1, "members": ["a", NaN]}}}',
+     ["blind spot 'g'", "members[1]=NaN"]),
+    ("duplicate-top", b'{"name": "x", "name": "y"}', ["duplicate key 'name'"]),
+    ("duplicate-in-node", b'{"nodes": {"heat": {"false_accept": 0.1, "false_accept": 0.2}}}',
+     ["node 'heat'", "duplicate key 'false_accept'"]),
+    ("duplicate-node", b'{"nodes": {"heat": {}, "heat": {}}}', ["[nodes]", "duplicate key 'heat'"]),
+    ("duplicate-deep", b'{"generate": {"leaves": {"error": 0.1, "error": 0.2}}}',
+     ["[generate.leaves]", "duplicate key 'error'"]),
+    ("first-in-document-order", b'{"a": 1, "a": 2, "nodes": {"b": {"c": 1, "c": 2}}}', ["duplicate key 'a'"]),
+    ("syntax", b'{"name": "x",}', ["not valid JSON: Expecting property name", "line 1, column 14"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("data,fragments", [c[1:] for c in JSON_PROBLEMS], ids=[c[0] for c in JSON_PROBLEMS])
+def test_json_problems_give_one_clean_message(tmp_path, capsys, data, fragments):
+    path = tmp_path / "spec.json"
+    path.write_bytes(data)
+    message = one_error(path, capsys, *fragments)
+    assert message.count("not valid JSON") <= 1 and message.count(str(path)) == 1
+
+
+LONG = "9" * 5001
+LONG_INTEGERS = [
+    ("toml-prior", "spec.toml", BASE + f"[nodes.a]\nprior = {LONG}\n",
+     ["node 'a'", "prior=a 5001-digit integer is not a probability in [0, 1]"]),
+    ("json-prior", "spec.json", f'{{"nodes": {{"a": {{"prior": {LONG}}}}}}}',
+     ["node 'a'", "prior=a 5001-digit integer is not a probability in [0, 1]"]),
+    ("toml-negative", "spec.toml", BASE + f"[nodes.a]\nfalse_accept = -{LONG}\n",
+     ["node 'a'", "false_accept=a negative 5001-digit"]),
+    ("json-negative", "spec.json", f'{{"influence": -{LONG}}}', ["influence=a negative 5001-digit integer"]),
+    ("toml-underscores", "spec.toml", BASE + f"[nodes.a]\nprior = 1_{LONG}\n",
+     ["node 'a'", "prior=a 5002-digit integer"]),
+    ("toml-in-a-list", "spec.toml", BASE + f"[blind_spots.g]\nprobability = 0.1\nmembers = ['a', {LONG}]\n[nodes.a]\n",
+     ["blind spot 'g'", "members=['a', a 5001-digit integer] is not a list of node names"]),
+    ("toml-depth", "spec.toml", BASE + f"[generate]\ndepth = {LONG}\nbranching = 2\nrule = 'all'\n",
+     ["[generate]", "depth=a 5001-digit integer makes more than the 2,000,000 nodes"]),
+    ("json-name", "spec.json", f'{{"name": {LONG}, "nodes": {{}}}}', ["name=a 5001-digit integer is not a string"]),
+    ("toml-nodes-table", "spec.toml", f"nodes = {LONG}\n",
+     ["[nodes]: must be a table of keys, got a 5001-digit integer"]),
+    ("toml-then-syntax", "spec.toml", f"x = {LONG}\ny = = 1\n", ["not valid TOML: Invalid value (at line 2"]),
+    ("toml-then-duplicate", "spec.toml", f"x = {LONG}\nx = 1\n", ["line 2: duplicate key 'x'"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("name,text,fragments", [c[1:] for c in LONG_INTEGERS], ids=[c[0] for c in LONG_INTEGERS])
+def test_integers_too_long_to_convert_are_named_like_any_bad_value(tmp_path, capsys, name, text, fragments):
+    path = tmp_path / name
+    path.write_text(text)
+    one_error(path, capsys, *fragments)
+
+
+def test_long_digit_runs_elsewhere_in_toml_are_kept_exactly(tmp_path):
+    """Where a long integer makes the reader take its second road, the digits in strings,
+    keys and floats come back as written."""
+    text = (f'description = "{LONG} and 1_{LONG}"\nnote = """\n{LONG}\n"""\n'
+            f"f = {LONG}.5\nh = 0x{LONG}\n[nodes.{LONG}]\nprior = {LONG}\n")  # fmt: skip
+    path = tmp_path / "spec.toml"
+    path.write_text(text)
+    doc = spec_module.load_spec_dict(path)
+    assert doc["description"] == f"{LONG} and 1_{LONG}" and doc["note"] == LONG + "\n"
+    assert doc["f"] == float(LONG + ".5") and doc["h"] == int(LONG, 16)
+    assert list(doc["nodes"]) == [LONG] and str(doc["nodes"][LONG]["prior"]) == "a 5001-digit integer"
+
+
+@pytest.mark.parametrize("limit,digits", [(0, 5001), (640, 700), (10_000, 5001)])
+def test_long_integer_messages_follow_pythons_limit(tmp_path, limit, digits):
+    """However sys.set_int_max_str_digits is set, the message counts the digits (with the
+    limit lifted the integer is read, and shown without str())."""
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(limit)
+    try:
+        for name, text in [("s.toml", BASE + f"[nodes.a]\nprior = {'7' * digits}\n"),
+                           ("s.json", f'{{"nodes": {{"a": {{"prior": {"7" * digits}, "error": 0.1}}}}}}')]:  # fmt: skip
+            (tmp_path / name).write_text(text)
+            with pytest.raises(SpecError, match=f"node 'a': prior=a {digits}-digit integer is not a probability"):
+                rrm.load_spec(tmp_path / name)
+    finally:
+        sys.set_int_max_str_digits(before)
+
+
+TOML_DUPLICATES = [
+    ("key", '[nodes.heat]\nprior = 0.5\nfalse_accept = 0.1\nerror = 0.1\nfalse_accept = 0.2\n',
+     "line 5: node 'heat': duplicate key 'false_accept'"),
+    ("quoted-key", '[nodes.heat]\nprior = 0.5\n"prior" = 0.6\n', "line 3: node 'heat': duplicate key 'prior'"),
+    ("top-level", 'name = "x"\nname = "y"\n', "line 2: duplicate key 'name'"),
+    ("dotted", "[nodes]\nheat.prior = 1\nheat.prior = 2\n", "line 3: node 'heat': duplicate key 'prior'"),
+    ("multi-line-value", "[defaults]\nerror = 0.1\nrule = [\n'all',\n]\nrule = [\n'any',\n]\n",
+     "line 6: [defaults]: duplicate key 'rule'"),
+    ("crlf", "[nodes.a]\r\nprior = 1\r\nprior = 2\r\n", "line 3: node 'a': duplicate key 'prior'"),
+    ("at-the-end-without-newline", "[nodes.a]\nprior = 1\nprior = 2", "line 3: node 'a': duplicate key 'prior'"),
+    ("inline-table", "[nodes]\na = {prior = 1, prior = 2}\n", "line 2: [nodes]: duplicate key 'prior'"),
+    ("table", BASE + "[nodes.heat]\nprior = 0.5\n[nodes.heat]\nerror = 0.1\n",
+     "line 8: table [nodes.heat] is declared twice"),
+    ("table-over-value", "defaults = 1\n[defaults]\n", "line 2: table [defaults] is declared where a value is written"),
+    ("escaped-name", '[nodes."h\\u001beat"]\nprior = 1\nprior = 2\n', "line 3: node 'h\\x1beat': duplicate key 'prior'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text,fragment", [c[1:] for c in TOML_DUPLICATES], ids=[c[0] for c in TOML_DUPLICATES])
+def test_toml_duplicates_name_the_line_the_table_and_the_key(tmp_path, capsys, text, fragment):
+    path = tmp_path / "spec.toml"
+    path.write_bytes(text.encode())
+    message = one_error(path, capsys, fragment)
+    assert "\x1b" not in message and "Cannot overwrite" not in message
+
+
+def test_names_and_values_with_terminal_escapes_are_escaped_in_messages(tmp_path, capsys):
+    path = tmp_path / "spec.json"
+    nodes = {"r\u202e": {"rule": "all"}, "a\x1b[2J": {"parent": "r\u202e", "prior": 2.0}}
+    path.write_text(json.dumps({"defaults": {"error": 0.1}, "nodes": nodes}))
+    message = one_error(path, capsys, "node 'a\\x1b[2J': prior=2.0")
+    for sly in ("\x1b", "\u202e"):
+        assert sly not in message
+    nodes = {"r": {"rule": "all"}, "x": {"parent": "r"}, "a": {"parent": "b\x1b[0m"}, "b\x1b[0m": {"parent": "a"}}
+    path.write_text(json.dumps({"nodes": nodes, "defaults": {"error": 0.1, "prior": 0.5}}))
+    message = one_error(path, capsys, "cycle")
+    assert "\x1b" not in message and "b\\x1b[0m" in message
+    path.write_text(json.dumps({"nodes": {"a": {"prior": 0.5, "rule": "most\x07"}}}))
+    assert "\x07" not in one_error(path, capsys, "rule='most\\x07'")
