@@ -26,7 +26,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import ConvexHull, QhullError
 
 from ._lp_tables import SEC_ELEMENT, Layout, audit, evaluate, kernel_work, node_rows, node_seconds, respond, root_rates, tabulate
 from ._simplex import Master
@@ -212,6 +211,8 @@ def upper_hull(points: np.ndarray) -> np.ndarray:
     if len(first) <= 4:
         return np.sort(first)
     pts = points[first]
+    from scipy.spatial import ConvexHull, QhullError  # the hull pricer only: loaded when it runs
+
     try:
         hull = ConvexHull(pts)
     except QhullError:
@@ -239,6 +240,8 @@ def _flat_upper(pts: np.ndarray) -> np.ndarray:
 
 
 def _hull_2d(xy: np.ndarray) -> np.ndarray:
+    from scipy.spatial import ConvexHull, QhullError
+
     try:
         return np.sort(ConvexHull(xy).vertices)
     except QhullError:  # collinear: the two ends

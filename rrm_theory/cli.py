@@ -1,39 +1,63 @@
 """The ``rrm-theory`` command: a thin shell over the public functions.
 
-Exit status: 0 success, 2 input error (one line on stderr, no traceback),
-1 any other failure (for example exact analysis declining a tree with
-``--method exact``); ``check`` exits 3 when an assumption fails.
+Exit status, for every command (and ``EXIT_STATUS`` below):
+
+==== ===========================================================================
+0    success
+1    failure (for example ``--method exact`` on a tree exact analysis declines)
+2    input error: a bad spec file, option or value (one line on stderr)
+3    an assumption fails (``check``)
+4    a precision target missed (``--ci-width`` not reached within ``--max-samples``)
+130  interrupted (SIGINT); 143 terminated (SIGTERM); worker processes are ended too
+==== ===========================================================================
+
+A batch of several specs reports every one it can and exits with the most
+serious status among them: 2 > 1 > 4 > 3 > 0.
+
+The module imports only the standard library at start-up; each command
+imports what it needs, so ``--version`` and ``--help`` answer at once.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import signal
 import sys
-from dataclasses import dataclass
-from typing import Any, Sequence, TextIO
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence, TextIO
 
 from . import __version__
-from .adversary import Robustness, robustness
-from .assumptions import check_assumptions
-from .bounds import Bounds, bounds, concentration
-from .errors import ExactRefused, RRMError, SpecError
-from .exact import exact_analysis
-from .importance import Importance, importance
-from .intervals import INTERVALS
-from .montecarlo import DEFAULT_MAX_SAMPLES, MonteCarloResult, monte_carlo
 from ._argtypes import number, whole
 from ._cli_theory import COMMANDS as THEORY_COMMANDS
 from ._cli_theory import add_commands as add_theory_commands
-from ._cli_theory import run as run_theory
-from .report import format_bounds, format_comparison, format_importance, format_robustness, format_summary
-from .results import Analysis
-from .spec import load_spec
-from .tree import tree_depth, tree_leaves
 
-__all__ = ["main"]
+__all__ = ["main", "EXIT_STATUS", "worst_status"]
 
+#: Exit status by outcome.
+EXIT_STATUS = {"success": 0, "failure": 1, "input": 2, "assumption": 3, "precision": 4,
+               "interrupted": 130, "terminated": 143}  # fmt: skip
+_SEVERITY = {0: 0, 3: 1, 4: 2, 1: 3, 2: 4}  # a batch exits with the most serious: 2 > 1 > 4 > 3 > 0
+
+_EXIT_HELP = (
+    "exit status: 0 success; 1 failure; 2 input error; 3 an assumption fails (check); 4 a precision target "
+    "missed; 130/143 interrupted (SIGINT/SIGTERM). A batch exits with the most serious: 2 > 1 > 4 > 3."
+)
+
+# Defaults shown in --help; the library's own constants, checked equal in the tests.
 DEFAULT_SAMPLES = 100_000
+DEFAULT_MAX_SAMPLES = 100_000_000
+DEFAULT_WORKERS = None  # every command: all the CPUs this process may use; results are the same for any number
+DEFAULT_BOUNDS_BUDGET = 5.0
+INTERVALS = ("wilson", "clopper-pearson")
+
+
+def worst_status(codes: Sequence[int]) -> int:
+    """The most serious of several exit statuses (2 > 1 > 4 > 3 > 0).
+
+    >>> worst_status([0, 3, 4]), worst_status([4, 1]), worst_status([1, 2, 0]), worst_status([])
+    (4, 1, 2, 0)
+    """
+    return max(codes, key=lambda c: _SEVERITY.get(c, 5), default=0)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,6 +67,12 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that ``finally`` blocks end the workers."""
+
+
+_WORKERS_HELP = ("local worker processes (default: every CPU this process may use; small jobs run in this "
+                 "process); the numbers are the same for any")
 _fraction = number(0.0, 1.0, open_low=True, open_high=True)
 _fraction_closed = number(0.0, 1.0)
 
@@ -51,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="rrm-theory",
         description="Error propagation in recursive reward modeling: evaluation trees and their oversight error.",
+        epilog=_EXIT_HELP,
     )
     parser.add_argument("--version", action="version", version=f"rrm-theory {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -59,10 +90,12 @@ def _parser() -> argparse.ArgumentParser:
         "analyze",
         help="false-accept / false-reject rates of one or more spec files",
         description="Analyse evaluation-tree specs (TOML or JSON, docs/spec-format.md): exactly, "
-        "by Monte Carlo with confidence intervals, or both.",
+        "by Monte Carlo with confidence intervals, or both; with bounds that hold without independence, "
+        "an adversary and the importance of every evaluator.",
+        epilog=_EXIT_HELP,
     )
     analyze.add_argument("specs", nargs="+", metavar="SPEC", help="spec files (.toml or .json)")
-    analyze.add_argument("--json", action="store_true", help="one JSON object per spec (one per line if several)")
+    analyze.add_argument("--json", action="store_true", help="one JSON object per spec, one per line (JSON Lines)")
     analyze.add_argument("--per-node", action="store_true", help="add every node's metrics")
     analyze.add_argument(
         "--method",
@@ -71,15 +104,26 @@ def _parser() -> argparse.ArgumentParser:
         "declines a tree, the default runs Monte Carlo instead and says so",
     )
     extras = analyze.add_argument_group("bounds, adversary, importance")
+    extras.add_argument("--bounds", choices=("auto", "tight", "fast", "none"), default="auto",
+                        help="bounds without independence: tight (linear programming), fast (propagated "
+                        "inequalities) or none; default auto: tight where they fit --bounds-budget, else fast")  # fmt: skip
+    extras.add_argument("--bounds-budget", type=number(0.0, open_low=True), default=DEFAULT_BOUNDS_BUDGET,
+                        metavar="SECONDS", help=f"the predicted time the tight bounds may take (default "
+                        f"{DEFAULT_BOUNDS_BUDGET:g})")  # fmt: skip
     extras.add_argument("--budget", type=whole(0), default=3, help="adversary's corruption budget T (default 3)")
     extras.add_argument("--corrupt-root", action="store_true", help="let the adversary corrupt the root overseer")
+    extras.add_argument("--no-adversary", action="store_true", help="skip the adversary")
+    extras.add_argument("--no-importance", action="store_true", help="skip the importance ranking")
     mc = analyze.add_argument_group("Monte Carlo")
     mc.add_argument("--samples", type=whole(1), help=f"episodes to sample (default {DEFAULT_SAMPLES:,})")
     mc.add_argument("--seed", type=whole(0), help="seed (default: fresh, and reported so the run can be repeated)")
-    mc.add_argument("--ci-width", type=_fraction, help="sample until every root interval is narrower than this")
+    mc.add_argument("--ci-width", type=_fraction, help="sample until every root interval is narrower than this "
+                    "(exit status 4 if --max-samples comes first)")  # fmt: skip
     mc.add_argument("--max-samples", type=whole(1), default=DEFAULT_MAX_SAMPLES,
-                    help=f"cap for --ci-width (default {DEFAULT_MAX_SAMPLES:,})")  # fmt: skip
-    mc.add_argument("--workers", type=whole(1), default=1, help="local worker processes (same numbers as 1)")
+                    help=f"hard cap on the episodes sampled (default {DEFAULT_MAX_SAMPLES:,})")  # fmt: skip
+    mc.add_argument("--workers", type=whole(1), default=DEFAULT_WORKERS, help=_WORKERS_HELP)
+    mc.add_argument("--scheduler", metavar="ADDRESS", help="sample on a Dask cluster: tcp://HOST:PORT, or 'local' "
+                    "(needs the dask extra; the same numbers as one worker)")  # fmt: skip
     mc.add_argument("--batch-size", type=whole(1), default=1 << 20, help="episodes per task (same numbers)")
     mc.add_argument("--confidence", type=_fraction, default=0.95, help="interval level (default 0.95)")
     mc.add_argument("--interval", choices=INTERVALS, default="wilson", help="interval for proportions")
@@ -87,55 +131,95 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check",
         help="which assumptions of the RRM literature a decomposition satisfies",
-        description="Check the assumptions of rrm_theory.assumptions on each spec. Exit status: 0 when all "
-        "that are stated hold, 3 when one fails, 2 on bad input.",
+        description="Check the assumptions of rrm_theory.assumptions on each spec.",
+        epilog=_EXIT_HELP,
     )
     check.add_argument("specs", nargs="+", metavar="SPEC")
     check.add_argument("--human-reach", type=_fraction_closed, help="override the spec's human_reach")
     check.add_argument("--unaided-error", type=_fraction_closed, help="override the spec's unaided_error")
-    check.add_argument("--json", action="store_true", help="one JSON object per spec (one per line if several)")
+    check.add_argument("--json", action="store_true", help="one JSON object per spec, one per line (JSON Lines)")
+    sim = commands.add_parser(
+        "sim",
+        help="run simulation studies (sims/*.toml) into resumable results stores",
+        description="Run study files (docs/studies.md): every point the store lacks is computed and stored as it "
+        "finishes, so an interrupted run resumes where it stopped.",
+        epilog=_EXIT_HELP,
+    )
+    sim.add_argument("studies", nargs="+", metavar="STUDY", help="study files (.toml)")
+    sim.add_argument("--workers", type=whole(1), default=DEFAULT_WORKERS, help=_WORKERS_HELP)
+    sim.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster: tcp://HOST:PORT, or 'local' for "
+                     "a local cluster of --workers processes (needs the dask extra)")  # fmt: skip
+    sim.add_argument("--store", metavar="PATH", help="the results database (default: the study's folder, "
+                     "<name>.sqlite)")  # fmt: skip
+    sim.add_argument("--status", action="store_true", help="print done/total per method; compute nothing")
+    sim.add_argument("--export", metavar="FILE", help="write the tidy table (.csv or .parquet) of the studies' points")
+    sim.add_argument("--fresh", action="store_true", help="delete the stored rows first and compute everything")
+    sim.add_argument("--quick", action="store_true", help="the studies' [quick] axes")
+    sim.add_argument("--json", action="store_true", help="one JSON object per computed point (JSON Lines)")
+    sim.add_argument("--quiet", action="store_true", help="no progress bar")
     add_theory_commands(commands)
     return parser
 
 
-def _check(args: argparse.Namespace, out: TextIO) -> int:
-    trees = [(path, load_spec(path)) for path in args.specs]
-    failed = False
-    several = len(trees) > 1
+def _load_all(paths: Sequence[str], err: TextIO) -> tuple[list[tuple[str, Any]], int]:
+    """Every spec that loads, and status 2 if one does not (each bad one named on one line)."""
+    from .errors import SpecError
+    from .spec import load_spec
+
+    trees, status = [], 0
+    for path in paths:
+        try:
+            trees.append((path, load_spec(path)))
+        except SpecError as exc:
+            print(f"rrm-theory: error: {exc}", file=err)
+            status = 2
+    return trees, status
+
+
+def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ._jsonl import write_json_line
+    from ._text import printable
+    from .assumptions import check_assumptions
+
+    trees, status = _load_all(args.specs, err)
+    codes = [status]
     for path, tree in trees:
         checks = check_assumptions(tree, human_reach=args.human_reach, unaided_error=args.unaided_error)
-        failed |= any(c.status == "fails" for c in checks)
+        failed = any(c.status == "fails" for c in checks)
+        codes.append(3 if failed else 0)
         if args.json:
-            obj = {"name": tree.graph["name"], "all_hold": not any(c.status == "fails" for c in checks),
-                   "assumptions": [c.to_dict() for c in checks]}  # fmt: skip
-            out.write(json.dumps(obj, indent=None if several else 2) + "\n")
+            write_json_line(out, "check", {"name": tree.graph["name"], "source": path, "all_hold": not failed,
+                                           "assumptions": [c.to_dict() for c in checks]})  # fmt: skip
         else:
-            out.write(f"{tree.graph['name']}  ({path})\n")
+            out.write(f"{printable(tree.graph['name'])}  ({printable(path)})\n")
             for c in checks:
                 mark = {"holds": "holds     ", "fails": "FAILS     ", "not stated": "not stated"}[c.status]
-                nodes = f"  [{', '.join(str(v) for v in c.nodes)}]" if c.nodes else ""
+                nodes = f"  [{', '.join(printable(str(v)) for v in c.nodes)}]" if c.nodes else ""
                 out.write(f"  {mark}  {c.name}: {c.claim}{nodes}\n")
-    return 3 if failed else 0
+    return worst_status(codes)
 
 
 @dataclass
 class _Outcome:
     source: str
     tree: Any
-    exact: Analysis | None
-    mc: MonteCarloResult | None
-    note: str = ""
-    bounds: Bounds | None = None
-    robustness: Robustness | None = None
-    importance: Importance | None = None
+    exact: Any = None
+    mc: Any = None
+    status: int = 0
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (note | warning, one line): declined, skipped
+    skipped: dict[str, str] = field(default_factory=dict)
+    bounds: Any = None
+    robustness: Any = None
+    importance: Any = None
     concentration: list[dict[str, Any]] | None = None
-    analytic: bool = False  # bounds, adversary and importance were attempted
+    analytic: bool = False  # bounds, adversary and importance were considered
 
     def json(self, per_node: bool) -> dict[str, Any]:
+        from .tree import tree_depth, tree_leaves
+
         if self.exact is not None:
             obj = self.exact.to_dict(per_node=per_node)
         else:
-            assert self.mc is not None
             est = {m: (None if e is None else e.estimate) for m, e in self.mc.root.items()}
             obj = {
                 "name": self.mc.name,
@@ -157,95 +241,197 @@ class _Outcome:
             obj["concentration"] = self.concentration
         if self.mc is not None:
             obj["monte_carlo"] = self.mc.to_dict(per_node=per_node)
+        obj["source"] = self.source
+        obj["skipped"] = dict(self.skipped)
         return obj
 
     def root(self) -> dict[str, float | None]:
         if self.exact is not None:
             return self.exact.root.to_dict()
-        assert self.mc is not None
         return {m: (None if e is None else e.estimate) for m, e in self.mc.root.items()}
 
+    def skip(self, what: str, why: str) -> None:
+        self.skipped[what] = why
+        self.notes.append(("note", f"{what} {why}"))
 
-def _run(source: str, tree: Any, args: argparse.Namespace, err: TextIO, interactive: bool) -> _Outcome:
+
+def _run(source: str, tree: Any, args: argparse.Namespace, interactive: bool) -> _Outcome:
+    from .errors import ExactRefused
+    from .exact import exact_analysis
+
     sampling = args.samples is not None or args.ci_width is not None or args.seed is not None
     method = args.method or ("both" if sampling else "auto")
-    exact, note = None, ""
+    o = _Outcome(source, tree)
     if method in ("exact", "both", "auto"):
         try:
-            exact = exact_analysis(tree)
+            o.exact = exact_analysis(tree)
         except ExactRefused as exc:
             if method == "exact":
                 raise ExactRefused(f"{exc}; run with --method monte-carlo") from None
-            note = f"exact analysis declined: {exc}; Monte Carlo estimates below"
-            print(f"rrm-theory: note: {note}", file=err)
-    mc = None
-    if method in ("monte-carlo", "both") or (method == "auto" and exact is None):
-        mc = monte_carlo(
-            tree,
-            samples=args.samples or DEFAULT_SAMPLES,
-            rng=args.seed,
-            batch_size=args.batch_size,
-            workers=args.workers,
-            ci_width=args.ci_width,
-            max_samples=args.max_samples,
-            confidence=args.confidence,
-            interval=args.interval,
-            progress=interactive,
-        )
-        if mc.reached is False:
-            metric, width = mc.widest()
-            print(
-                f"rrm-theory: warning: {mc.name}: stopped at the sample cap ({mc.samples:,} episodes) before every "
-                f"root interval was narrower than {args.ci_width} (widest: {metric}, {width:.3g}); "
-                "raise --max-samples",
-                file=err,
-            )
-    outcome = _Outcome(source, tree, exact, mc, note)
-    if method != "monte-carlo":
-        outcome.analytic = True
-        outcome.bounds = _optional("bounds", err, lambda: bounds(tree))
-        if exact is not None:
-            outcome.robustness = _optional("adversary analysis", err, lambda: robustness(
-                tree, budget=args.budget, root_corruptible=args.corrupt_root))  # fmt: skip
-            outcome.importance = _optional("importance", err, lambda: importance(tree))
-            outcome.concentration = concentration(tree)
-    return outcome
+            o.notes.append(("note", f"exact analysis declined: {exc}; Monte Carlo estimates below"))
+    if method in ("monte-carlo", "both") or (method == "auto" and o.exact is None):
+        from .montecarlo import monte_carlo
+
+        executor = None
+        if args.scheduler is not None:
+            from .studies.executors import executor_for
+
+            executor = executor_for(args.workers, args.scheduler)
+        try:
+            o.mc = _sample(monte_carlo, tree, args, interactive, executor)
+        finally:
+            if executor is not None:
+                executor.close()
+        if o.mc.reached is False:
+            metric, width = o.mc.widest()
+            o.status = 4
+            o.notes.append(("warning", f"{o.mc.name}: stopped at the sample cap ({o.mc.samples:,} episodes) before "
+                            f"every root interval was narrower than {args.ci_width} (widest: {metric}, {width:.3g}); "
+                            "raise --max-samples"))  # fmt: skip
+    if method == "monte-carlo":
+        return o
+    o.analytic = True
+    if args.bounds == "none":
+        o.skipped["bounds"] = "--bounds none"
+    else:
+        o.bounds = _optional(o, "bounds", lambda: _bounds(tree, args, o))
+    if args.no_adversary:
+        o.skipped["adversary"] = "--no-adversary"
+    elif o.exact is None:
+        o.skip("adversary", "skipped: it needs exact analysis, which declined this tree")
+    else:
+        from .adversary import robustness
+
+        o.robustness = _optional(o, "adversary", lambda: robustness(
+            tree, budget=args.budget, root_corruptible=args.corrupt_root))  # fmt: skip
+    if args.no_importance:
+        o.skipped["importance"] = "--no-importance"
+    else:
+        from .importance import importance
+
+        o.importance = _optional(o, "importance", lambda: importance(
+            tree, samples=args.samples or min(20_000, args.max_samples), rng=args.seed))  # fmt: skip
+        if o.importance is not None and o.importance.method == "monte-carlo":
+            o.notes.append(("note", f"importance: Monte Carlo estimates ({o.importance.samples:,} episodes per "
+                                    "evaluator variant), as exact analysis declined this tree"))  # fmt: skip
+    if o.exact is not None:
+        from .bounds import concentration
+
+        o.concentration = _optional(o, "concentration", lambda: concentration(tree))
+    return o
 
 
-def _optional(what: str, err: TextIO, compute: Any) -> Any:
-    """An extra that may decline a tree (too many states or analyses): a note and null."""
+def _sample(monte_carlo: Callable[..., Any], tree: Any, args: argparse.Namespace, interactive: bool,
+            executor: Any) -> Any:  # fmt: skip
+    options = dict(
+        samples=args.samples or min(DEFAULT_SAMPLES, args.max_samples),
+        rng=args.seed,
+        batch_size=args.batch_size,
+        workers=args.workers,
+        ci_width=args.ci_width,
+        max_samples=args.max_samples,
+        confidence=args.confidence,
+        interval=args.interval,
+        progress=interactive,
+    )
+    if executor is not None:
+        options["executor"] = executor
+    return monte_carlo(tree, **options)
+
+
+def _bounds(tree: Any, args: argparse.Namespace, o: _Outcome) -> Any:
+    from .bounds import bounds, tight_cost
+
+    result = bounds(tree, method=args.bounds, budget=args.bounds_budget)
+    if args.bounds == "auto" and result.method == "fast":
+        bits, seconds = tight_cost(tree)
+        o.notes.append(("note", f"bounds: the fast inequalities, as the tight bounds ({bits} free response bits) "
+                                f"would take about {seconds:.3g} s, over --bounds-budget {args.bounds_budget:g}; "
+                                "raise it, or give --bounds tight"))  # fmt: skip
+    return result
+
+
+def _optional(o: _Outcome, what: str, compute: Callable[[], Any]) -> Any:
+    """An extra that may decline a tree (too many states or analyses): a one-line note and null."""
+    from .errors import RRMError
+
     try:
         return compute()
     except RRMError as exc:
-        print(f"rrm-theory: note: {what} skipped: {exc}", file=err)
+        o.skip(what, f"skipped: {exc}")
         return None
 
 
 def _analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    trees = [(path, load_spec(path)) for path in args.specs]  # every input checked before any output
+    from ._jsonl import write_json_line
+    from .errors import RRMError, SpecError
+
+    if args.samples is not None and args.samples > args.max_samples:
+        print(f"rrm-theory analyze: error: --samples {args.samples} is more than --max-samples {args.max_samples} "
+              "(a hard cap)", file=err)  # fmt: skip
+        return 2
+    trees, status = _load_all(args.specs, err)
+    codes = [status]
     interactive = not args.quiet and out.isatty() and err.isatty()  # a progress bar only on a terminal
-    outcomes = [_run(path, tree, args, err, interactive) for path, tree in trees]
-    if args.json:
-        several = len(outcomes) > 1
-        for o in outcomes:
-            out.write(json.dumps(o.json(args.per_node), indent=None if several else 2, allow_nan=False) + "\n")
-    elif len(outcomes) == 1 or args.per_node or any(o.mc is not None for o in outcomes):
+    outcomes = []
+    for path, tree in trees:
+        try:
+            o = _run(path, tree, args, interactive)
+        except SpecError as exc:
+            print(f"rrm-theory: error: {exc}", file=err)
+            codes.append(2)
+            continue
+        except RRMError as exc:
+            print(f"rrm-theory: {exc}", file=err)
+            codes.append(1)
+            continue
+        codes.append(o.status)
+        for kind, note in o.notes:
+            print(f"rrm-theory: {kind}: {note}", file=err)
+        outcomes.append(o)
+        if args.json:
+            write_json_line(out, "analyze", o.json(args.per_node))
+            out.flush()
+    if not args.json and outcomes:
+        _print_text(outcomes, args, out)
+    return worst_status(codes)
+
+
+def _print_text(outcomes: list[_Outcome], args: argparse.Namespace, out: TextIO) -> None:
+    from ._text import printable
+    from .report import format_comparison
+    from .tree import tree_depth
+
+    if len(outcomes) == 1 or args.per_node or any(o.mc is not None for o in outcomes):
         out.write("\n\n".join(_summary(o, args.per_node) for o in outcomes) + "\n")
-    else:
-        rows = [(o.tree.graph["name"], o.tree.number_of_nodes(), tree_depth(o.tree), o.root()) for o in outcomes]
-        extras = [
-            (o.bounds.false_accept if o.bounds else None,
-             o.robustness.worst_false_accept[1]
-             if o.robustness and o.robustness.worst_false_accept and len(o.robustness.worst_false_accept) > 1
-             else None)
-            for o in outcomes
-        ]  # fmt: skip
-        out.write(format_comparison(rows, extras) + "\n")
-    return 0
+        return
+    rows = [(printable(o.tree.graph["name"]), o.tree.number_of_nodes(), tree_depth(o.tree), o.root()) for o in outcomes]
+    extras = [
+        (o.bounds.false_accept if o.bounds else None,
+         o.robustness.worst_false_accept[1]
+         if o.robustness and o.robustness.worst_false_accept and len(o.robustness.worst_false_accept) > 1
+         else None)
+        for o in outcomes
+    ]  # fmt: skip
+    out.write(format_comparison(rows, extras) + "\n")
 
 
 def _summary(o: _Outcome, per_node: bool) -> str:
-    parts = [_basic(o, per_node)]
+    from ._text import printable
+    from .report import format_bounds, format_importance, format_robustness, format_summary
+    from .tree import tree_depth, tree_leaves
+
+    parts = [format_summary(
+        o.exact,
+        o.mc,
+        nodes=o.tree.number_of_nodes(),
+        leaves=len(tree_leaves(o.tree)),
+        depth=tree_depth(o.tree),
+        name=printable(o.tree.graph["name"]),
+        source=printable(o.source),
+        per_node=per_node,
+        note="\n".join(text for _, text in o.notes),
+    )]  # fmt: skip
     if o.bounds is not None:
         parts.append(format_bounds(o.bounds))
     if o.robustness is not None:
@@ -255,28 +441,43 @@ def _summary(o: _Outcome, per_node: bool) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def _basic(o: _Outcome, per_node: bool) -> str:
-    return format_summary(
-        o.exact,
-        o.mc,
-        nodes=o.tree.number_of_nodes(),
-        leaves=len(tree_leaves(o.tree)),
-        depth=tree_depth(o.tree),
-        name=o.tree.graph["name"],
-        source=o.source,
-        per_node=per_node,
-        note=o.note,
-    )
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = _parser().parse_args(argv)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (e.g. called from a worker thread): keep the default
+        previous = None
+    try:
+        return _dispatch(args)
+    except _Terminated:
+        return 143
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from .errors import RRMError, SpecError
+
     try:
         if args.command in THEORY_COMMANDS:
+            from ._cli_theory import run as run_theory
+
             return run_theory(args, sys.stdout)
         if args.command == "check":
-            return _check(args, sys.stdout)
+            return _check(args, sys.stdout, sys.stderr)
+        if args.command == "sim":
+            from ._cli_sim import run_sim
+
+            return run_sim(args, sys.stdout, sys.stderr)
         return _analyze(args, sys.stdout, sys.stderr)
     except SpecError as exc:
         print(f"rrm-theory: error: {exc}", file=sys.stderr)
@@ -295,8 +496,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, UnicodeEncodeError) as exc:  # a full disk, a terminal that cannot show a node id
         print(f"rrm-theory: cannot write the output: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import inspect
 import random
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import networkx as nx
-from hypothesis import HealthCheck, find, settings
-from hypothesis.errors import NoSuchExample, Unsatisfiable
-from hypothesis.strategies import SearchStrategy
+import numpy as np
+
+try:
+    from hypothesis import HealthCheck, find, settings
+    from hypothesis.errors import NoSuchExample, Unsatisfiable
+    from hypothesis.strategies import SearchStrategy
+except ModuleNotFoundError as exc:  # pragma: no cover - exercised in a subprocess by the tests
+    raise ModuleNotFoundError(
+        "rrm_theory.counterexample needs Hypothesis: pip install 'rrm-theory[hypothesis]'", name=exc.name
+    ) from exc
 
 from .errors import ExactRefused
 from .exact import exact_analysis
@@ -60,7 +68,8 @@ def counterexample(
     *,
     strategy: SearchStrategy[nx.DiGraph] | None = None,
     max_examples: int = 2000,
-    seed: int = 0,
+    rng: np.random.Generator | np.random.SeedSequence | int | None = 0,
+    seed: int | None = None,
 ) -> Counterexample | None:
     """The smallest tree breaking ``claim``, or None if none is found within the budget.
 
@@ -74,8 +83,11 @@ def counterexample(
         at most 6 nodes and no shared events).
     max_examples : int, keyword-only
         The search budget (trees tried before shrinking).
+    rng : Generator, SeedSequence, int or None, keyword-only
+        The search's randomness (SPEC 7): the default 0 makes it reproducible;
+        None draws fresh entropy.
     seed : int, keyword-only
-        Makes the search reproducible.
+        Deprecated alias of ``rng`` (an int seed).
 
     Returns
     -------
@@ -93,6 +105,12 @@ def counterexample(
     >>> found.tree.number_of_nodes(), found.analysis.root.false_accept > 0
     (2, True)
     """
+    if seed is not None:
+        warnings.warn("counterexample(seed=...) is deprecated: use rng=", DeprecationWarning, stacklevel=2)
+        rng = seed
+    from .montecarlo import _seed
+
+    source = random.Random(_seed(rng))
     two = len(inspect.signature(claim).parameters) >= 2
     strategy = trees(max_nodes=6) if strategy is None else strategy
 
@@ -112,7 +130,7 @@ def counterexample(
         suppress_health_check=list(HealthCheck),
     )
     try:
-        tree = find(strategy, broken, settings=config, random=random.Random(seed))
+        tree = find(strategy, broken, settings=config, random=source)
     except (NoSuchExample, Unsatisfiable):
         return None
     try:

@@ -15,17 +15,30 @@ Shared events
     1 are constants, not conditions. Per-node metrics mix a node's instances
     with the probabilities of their outcomes.
 
+Rules
+    A node's children are folded in one at a time over the *classes* of their
+    partial weighted sums (:mod:`rrm_theory._rule_program`): sums that compare
+    alike with the threshold whatever the remaining children do are one class.
+    Weights compare as the decimals written; a panel of n helpers of unrelated
+    weights needs at most about ``2**(n/2)`` classes, a count rule at most the
+    counts that can still matter. A count rule over at least 48 children that
+    are all alike (per outcome of the shared events) takes the closed form of
+    :mod:`rrm_theory._jury` instead.
+
 Limits
     Exact analysis refuses (:class:`~rrm_theory.errors.ExactRefused`), before
     doing the work, when one node would condition on more than
     ``max_shared_events`` shared events at once (default 16; events closed
     off below a node do not count at it, so a tree may have many more), when
     the instances would exceed ``max_instances`` (default 2**22), when a
-    rule's capped sums need more than ``MAX_RULE_STATES`` states, or when the
-    count-state updates of all rules (instances x children x states**2)
-    exceed ``max_work`` (default 2**30, about half a minute). The message
-    names Monte Carlo and the bounds as the alternatives. Memory stays
-    bounded: large rule groups are processed in slices.
+    rule needs more than ``MAX_RULE_STATES`` (2,048) classes of partial sums
+    at one step (about 22 children of unrelated weights), or when the
+    class updates of all rules (instances x sum over children of classes
+    before x classes after) exceed ``max_work`` (default 2**30, about half a
+    minute; for count rules over 48 or more children this is checked once
+    their children's laws are known, as alike children take the closed
+    form). The message names Monte Carlo and the bounds as the alternatives.
+    Memory stays bounded: large rule groups are processed in slices.
 
 Numerics
     Truth probabilities are carried in log space and report laws as
@@ -77,8 +90,8 @@ def exact_analysis(
         Refuse when the number of (node, outcome of the shared events it
         conditions on) pairs exceeds this; it bounds memory.
     max_work : int, keyword-only
-        Refuse when the rules' count-state updates (instances x children x
-        states**2) exceed this; it bounds time.
+        Refuse when the rules' class updates (instances x, over the children,
+        classes before x classes after) exceed this; it bounds time.
 
     Returns
     -------

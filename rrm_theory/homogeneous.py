@@ -24,15 +24,21 @@ Error map (truths all equal)
 
 Joint map (general prior)
     A node's state is the joint law ``(P(Y=1,R=1), P(Y=1,R=0), P(Y=0,R=1), P(Y=0,R=0))``;
-    the map sums the multinomial over the children's four states.
+    :func:`joint_map` sums the multinomial over the children's four states (symbolically, for
+    small k); :func:`metrics_by_depth` evaluates the same map numerically for any k
+    (:mod:`rrm_theory._joint_map`, ``O(k^2)`` per level).
 
 Numerics (docs/theory.md section 1)
     Fixed points, limits and thresholds never expand the error map in powers of e: they
-    evaluate the binomial tail itself and certify its roots (at most two turning points,
-    monotone pieces between them, every sign either beyond a bound on its double-precision
-    error or exact in integers). Exact thresholds where a stable fixed point reaches 1/2 are
-    rationals from integer formulas (Evans and Schulman's pitchfork for majority of odd k);
-    sympy is kept for the symbolic maps, LaTeX and tangencies of small k.
+    evaluate the binomial tail itself and certify its roots (:mod:`rrm_theory._binomial_map`:
+    at most two turning points, monotone pieces between them, every sign either beyond a bound
+    on its double-precision error or exact in integers). Exact thresholds where a stable fixed
+    point reaches 1/2 are rationals from integer formulas (Evans and Schulman's pitchfork for
+    majority of odd k). sympy is imported only by the symbolic maps, their LaTeX, the closed
+    forms and the tangencies of small k (:mod:`rrm_theory._symbolic_map`); scipy never.
+
+The sympy symbols ``e`` (a node's error), ``E`` (a symmetric evaluator error) and ``D`` (the
+depth, printed ``d``) are attributes of this module, created on first use.
 
 References
 ----------
@@ -44,17 +50,25 @@ computation by formulas. IEEE Trans. Inf. Theory 49(11), 3094-3098.
 
 from __future__ import annotations
 
-import math
+import itertools
 import numbers
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import cached_property, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Iterable, Iterator
 
 import numpy as np
-import sympy as sp
 
+from . import _thresholds
+from ._binomial_map import BinomialMap as _Map
+from ._binomial_map import decimal as _decimal
+from ._binomial_map import expanded_coefficients, polynomial_str
+from ._binomial_map import sign as _sign
+from ._joint_map import apply as _apply_joint
+from ._joint_map import rule_joint as _rule_joint
 from .rules import parse_rule, threshold_form
+
+if TYPE_CHECKING:
+    import sympy as sp
 
 __all__ = [
     "Homogeneous",
@@ -67,11 +81,22 @@ __all__ = [
     "noise_threshold",
     "deception_threshold",
     "error_by_depth",
+    "metrics_by_depth",
+    "iter_metrics_by_depth",
     "max_depth",
     "latex",
 ]
 
-e, E, D = sp.symbols("e E d", nonnegative=True)
+_SYMBOLS = ("e", "E", "D")
+
+
+def __getattr__(name: str) -> Any:
+    # e, E, D: sympy symbols, made on first use so that importing this module does not import sympy
+    if name in _SYMBOLS:
+        from ._symbolic_map import symbols
+
+        return symbols()[_SYMBOLS.index(name)]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -201,58 +226,92 @@ class Homogeneous:
         return balanced(depth, self.branching, rule=self.rule, prior=self.prior, leaves=leaf, internal=internal)
 
 
-def _wrong_input(k: int, need: int, x: sp.Expr) -> sp.Expr:
-    """P(at least ``need`` of k independent children are wrong), each wrong with probability x."""
-    return sp.Add(*(sp.binomial(k, j) * x**j * (1 - x) ** (k - j) for j in range(max(need, 0), k + 1)))
+# ----------------------------------------------------------------- symbolic maps (sympy, on demand)
 
 
-def error_map(model: Homogeneous, *, truth: int = 1, root: bool = False, symbol: sp.Symbol = e) -> sp.Expr:
+def error_map(model: Homogeneous, *, truth: int = 1, root: bool = False, symbol: sp.Symbol | None = None) -> sp.Expr:
     """The per-level error map ``e -> e'`` with every truth equal to ``truth``, as a sympy expression.
+
+    The rates enter as the rationals of the decimals written (0.1 -> 1/10), as in the exact
+    thresholds; ``symbol`` defaults to :data:`e`.
 
     Examples
     --------
+    >>> import sympy as sp
     >>> m = Homogeneous.symmetric("majority", 3, 0.1)
     >>> sp.expand(error_map(m))
     -8*e**3/5 + 12*e**2/5 + 1/10
     """
-    fa, fr, d, audit = (sp.nsimplify(x) for x in model.rates(False))
-    return _map(model, fa, fr, d, 0 if root else audit, truth, symbol)
+    from ._symbolic_map import symbolic_map, symbols, to_sympy
+
+    fa, fr, d, audit = (to_sympy(x) for x in model.rates(False))
+    x = symbols()[0] if symbol is None else symbol
+    return symbolic_map(model.branching, model.T, fa, fr, d, 0 if root else audit, truth, x)
 
 
-def _map(model: Homogeneous, fa, fr, d, audit, truth: int, x: sp.Symbol) -> sp.Expr:  # type: ignore[no-untyped-def]
-    a = 1 - (1 - fa) * (1 - d)
-    b = fr * (1 - d)
-    k, T = model.branching, model.T
-    if truth == 1:
-        m = _wrong_input(k, k - T + 1, x)
-        return (1 - audit) * (m * (1 - a) + (1 - m) * b)
-    m = _wrong_input(k, T, x)
-    return (1 - audit) * (m * (1 - b) + (1 - m) * a)
-
-
-def _expanded_map(model: Homogeneous, fa, fr, d, audit, truth: int,  # type: ignore[no-untyped-def]
-                  x: sp.Symbol) -> sp.Expr:  # fmt: skip
-    """``sp.expand(_map(...))`` without sympy's slow expansion, m(x) in powers of x by the identity
-    ``P(Bin(k, x) >= need) = sum_{i >= need} (-1)^(i - need) C(k, i) C(i - 1, need - 1) x^i``.
-    """
-    a = 1 - (1 - fa) * (1 - d)
-    b = fr * (1 - d)
-    k, T = model.branching, model.T
-    hit, miss = (1 - a, b) if truth == 1 else (1 - b, a)
-    need = k - T + 1 if truth == 1 else T
-    c0, c1 = (1 - audit) * miss, (1 - audit) * (hit - miss)
-    if need <= 0:
-        return sp.expand(c0 + c1)
-    terms = [sp.expand(c1 * (-1) ** (i - need) * math.comb(k, i) * math.comb(i - 1, need - 1)) * x**i
-             for i in range(need, k + 1)]  # fmt: skip
-    return sp.expand(sp.Add(sp.expand(c0), *terms))
+def _decimal_map(model: Homogeneous, *, truth: int = 1, root: bool = False) -> _Map:
+    """The error map with the rates read as the decimals written (the map :func:`error_map` prints)."""
+    fa, fr, d, audit = (_decimal(x) for x in model.rates(False))
+    return _Map.from_rates(model.branching, model.T, fa, fr, d, Fraction(0) if root else audit, truth)
 
 
 def _expanded_error_map(model: Homogeneous, *, truth: int = 1, root: bool = False,
-                        symbol: sp.Symbol = e) -> sp.Expr:  # fmt: skip
+                        symbol: sp.Symbol | None = None) -> sp.Expr:  # fmt: skip
     """``sp.expand(error_map(...))``, fast for wide committees (the same expression)."""
-    fa, fr, d, audit = (sp.nsimplify(x) for x in model.rates(False))
-    return _expanded_map(model, fa, fr, d, 0 if root else audit, truth, symbol)
+    from ._symbolic_map import expanded_from, symbols
+
+    return expanded_from(_decimal_map(model, truth=truth, root=root), symbols()[0] if symbol is None else symbol)
+
+
+def _expanded_error_map_str(model: Homogeneous, *, truth: int = 1, root: bool = False) -> str:
+    """``str(sp.expand(error_map(...)))`` without sympy: exact coefficients, printed as sympy does.
+
+    >>> _expanded_error_map_str(Homogeneous.symmetric("majority", 3, 0.1))
+    '-8*e**3/5 + 12*e**2/5 + 1/10'
+    """
+    return polynomial_str(expanded_coefficients(_decimal_map(model, truth=truth, root=root)))
+
+
+def joint_map(model: Homogeneous, *, root: bool = False) -> tuple[sp.Matrix, tuple[sp.Symbol, ...]]:
+    """The per-level map of the joint law of (truth, report), as sympy expressions.
+
+    Returns the image ``(p11, p10, p01, p00)`` (``pyr = P(Y = y, R = r)``) as a
+    column matrix in the symbols of one child's law, and those symbols. It sums
+    ``(k + 1)(k + 2)(k + 3) / 6`` multinomial terms, so it is for small k; the
+    numeric :func:`metrics_by_depth` evaluates the same map for any k.
+    """
+    from ._symbolic_map import joint_map as symbolic_joint_map
+
+    return symbolic_joint_map(model, root=root)
+
+
+def closed_form(model: Homogeneous, *, truth: int = 1) -> sp.Expr | None:
+    """The depth-d error (audited levels) in closed form when the error map is affine (chains), else None.
+
+    Examples
+    --------
+    >>> closed_form(Homogeneous.symmetric("all", 1, 0.1))
+    1/2 - 2*(4/5)**d/5
+    """
+    from ._symbolic_map import closed_form as affine_closed_form
+
+    return affine_closed_form(error_map(model, truth=truth), leaf_error(model, truth=truth))
+
+
+def latex(expr: sp.Expr) -> str:
+    """LaTeX of any of these expressions, for papers.
+
+    Examples
+    --------
+    >>> latex(error_map(Homogeneous.symmetric("all", 1, 0.1)))
+    '\\\\frac{4 e}{5} + \\\\frac{1}{10}'
+    """
+    import sympy as sp
+
+    return sp.latex(sp.simplify(expr))
+
+
+# ----------------------------------------------------------------- numeric maps, by depth
 
 
 def leaf_error(model: Homogeneous, *, truth: int = 1, root: bool = False) -> float:
@@ -279,67 +338,100 @@ def error_by_depth(model: Homogeneous, depth: int, *, truth: int = 1) -> list[fl
     return out
 
 
-def joint_map(model: Homogeneous, *, root: bool = False) -> tuple[sp.Matrix, tuple[sp.Symbol, ...]]:
-    """The per-level map of the joint law of (truth, report), as sympy expressions.
-
-    Returns the image ``(p11, p10, p01, p00)`` (``pyr = P(Y = y, R = r)``) as a
-    column matrix in the symbols of one child's law, and those symbols.
-    """
-    q = sp.symbols("p11 p10 p01 p00", nonnegative=True)
-    k, T = model.branching, model.T
-    fa, fr, d, audit = model.rates(False)
-    audit = 0.0 if root else audit
-    a, b = 1 - (1 - fa) * (1 - d), fr * (1 - d)
-    cov = model.coverage
-    # joint law of (rule(Y), U) over the multinomial of the children's four states
-    J = {(y, u): sp.Integer(0) for y in (0, 1) for u in (0, 1)}
-    for n11 in range(k + 1):
-        for n10 in range(k + 1 - n11):
-            for n01 in range(k + 1 - n11 - n10):
-                n00 = k - n11 - n10 - n01
-                coef = sp.factorial(k) / (sp.factorial(n11) * sp.factorial(n10) * sp.factorial(n01) * sp.factorial(n00))
-                term = coef * q[0] ** n11 * q[1] ** n10 * q[2] ** n01 * q[3] ** n00
-                J[(int(n11 + n10 >= T), int(n11 + n01 >= T))] += term
-    # coverage: Y = rule(Y) and H
-    JU = {(1, u): cov * J[(1, u)] for u in (0, 1)}
-    JU.update({(0, u): J[(0, u)] + (1 - cov) * J[(1, u)] for u in (0, 1)})
-    # evaluator: V = 1 with probability a given U = 0, 1 - b given U = 1; audit shows Y
-    out = []
-    for y, r in ((1, 1), (1, 0), (0, 1), (0, 0)):
-        pv = JU[(y, 0)] * (a if r else 1 - a) + JU[(y, 1)] * (1 - b if r else b)
-        total = JU[(y, 0)] + JU[(y, 1)]
-        out.append(sp.expand((1 - audit) * pv + audit * total * int(r == y)))
-    return sp.Matrix(out), q
-
-
 def _leaf_joint(model: Homogeneous, *, root: bool = False) -> np.ndarray:
-    fa, fr, d, audit = model.rates(True)
+    fa, fr, d, audit = (float(x) for x in model.rates(True))
     audit = 0.0 if root else audit
     a, b = 1 - (1 - fa) * (1 - d), fr * (1 - d)
-    p = model.prior
+    p = float(model.prior)
     r1 = (1 - audit) * (1 - b) + audit  # P(R = 1 | Y = 1)
     r0 = (1 - audit) * a  # P(R = 1 | Y = 0)
     return np.array([p * r1, p * (1 - r1), (1 - p) * r0, (1 - p) * (1 - r0)])
 
 
+def iter_metrics_by_depth(model: Homogeneous) -> Iterator[dict[str, float | None]]:
+    """Root metrics (MODEL.md section 3) of the depth-d tree for d = 0, 1, 2, ..., without end.
+
+    Each level applies the joint map numerically (:mod:`rrm_theory._joint_map`, ``O(k^2)``
+    operations, so any branching), in plain probabilities renormalised every level. Where every
+    truth is equal (prior 0 or 1 with coverage 1, or from the level where one side's probability
+    underflows to 0) it is the error map instead, evaluated as in :func:`error_by_depth`
+    (``O(k)``). The map is deterministic, so once a level's state repeats
+    an earlier one, bit for bit, the root metrics repeat with it: from then on they are replayed,
+    not recomputed, and a long scan of depths costs only the levels before the state settles.
+
+    Examples
+    --------
+    >>> from itertools import islice
+    >>> [round(m["error"], 6) for m in islice(iter_metrics_by_depth(Homogeneous.symmetric("majority", 3, 0.1)), 4)]
+    [0.1, 0.1224, 0.133022, 0.138702]
+    """
+    k, T = model.branching, model.T
+    fa, fr, d, audit = (float(x) for x in model.rates(False))
+    a, b, coverage = 1 - (1 - fa) * (1 - d), fr * (1 - d), float(model.coverage)
+    maps = {truth: (_Map.of(model, truth), _Map.of(model, truth, root=True)) for truth in (0, 1)}
+
+    def level(below: Any) -> tuple[dict[str, float | None], Any]:
+        if isinstance(below, tuple):  # (truth, error): every truth equal, the error map
+            truth, e = below
+            inner, top = maps[truth]
+            return _error_metrics(top(e), truth), (truth, inner(e))
+        J = _rule_joint(below, k, T)
+        root = _metrics(_normalised(_apply_joint(J, a=a, b=b, audit=0.0, coverage=coverage)))
+        # the map scales the total by (total)**k: renormalise so rounding cannot grow
+        return root, _equal_truths(_normalised(_apply_joint(J, a=a, b=b, audit=audit, coverage=coverage)), coverage)
+
+    if coverage == 1 and model.prior in (0, 1):
+        truth = int(model.prior)
+        first = _error_metrics(leaf_error(model, truth=truth, root=True), truth)
+        below: Any = (truth, leaf_error(model, truth=truth))
+    else:
+        first, below = _metrics(_leaf_joint(model, root=True)), _leaf_joint(model)
+    yield from _replayed(first, below, level, lambda x: x if isinstance(x, tuple) else x.tobytes())
+
+
+def _equal_truths(law: np.ndarray, coverage: float) -> Any:
+    """A law whose truths have all become equal (one side's mass exactly 0, and coverage 1 keeps it
+    so) as ``(truth, error)`` for the error map, else the law itself."""
+    if coverage == 1:
+        if law[2] == 0 and law[3] == 0:
+            return (1, float(law[1]))
+        if law[0] == 0 and law[1] == 0:
+            return (0, float(law[2]))
+    return law
+
+
+def _replayed(first: dict[str, float | None], below: Any, level: Callable[[Any], tuple[dict[str, float | None], Any]],
+              key: Callable[[Any], Hashable]) -> Iterator[dict[str, float | None]]:  # fmt: skip
+    """``first``, then the root metrics of each level above the state ``below`` (``level`` gives them
+    and the next state), replayed once a state repeats: after state n equals state m < n, depth
+    n + 1 + i has the metrics of depth m + 1 + (i mod (n - m))."""
+    yield dict(first)
+    seen = {key(below): 0}
+    found: list[dict[str, float | None]] = []  # found[i]: the metrics at depth i + 1
+    while True:
+        metrics, below = level(below)
+        found.append(metrics)
+        yield dict(metrics)
+        start = seen.setdefault(key(below), len(found))
+        if start < len(found):
+            for metrics in itertools.cycle(found[start:]):
+                yield dict(metrics)
+
+
+def _error_metrics(error: float, truth: int) -> dict[str, float | None]:
+    """The root metrics when every truth is ``truth``: one conditional rate is the error, the other undefined."""
+    return {"p_good": float(truth), "error": error, "false_accept": None if truth else error,
+            "false_reject": error if truth else None, "youden": None}  # fmt: skip
+
+
 def metrics_by_depth(model: Homogeneous, depth: int) -> list[dict[str, float | None]]:
     """Root metrics (MODEL.md section 3) of the depth-d tree for d = 0..depth, by the joint map.
 
-    The map works in plain probabilities (renormalised every level), so a truth
-    rarer than about 1e-300 underflows and its conditional rate reads None;
-    :func:`rrm_theory.exact_analysis`, in log space, still gives it.
+    The first ``depth + 1`` items of :func:`iter_metrics_by_depth`. The map works in plain
+    probabilities, so a truth rarer than about 1e-300 underflows and its conditional rate
+    reads None; :func:`rrm_theory.exact_analysis`, in log space, still gives it.
     """
-    inner_expr, q = joint_map(model)
-    top_expr, _ = joint_map(model, root=True)
-    inner = sp.lambdify(q, list(inner_expr), "math")
-    top = sp.lambdify(q, list(top_expr), "math")
-    below = _leaf_joint(model)
-    laws = [_leaf_joint(model, root=True)]
-    for _ in range(depth):
-        laws.append(_normalised(top(*below)))
-        # the map scales the total by (total)**k: renormalise so rounding cannot grow
-        below = _normalised(inner(*below))
-    return [_metrics(law) for law in laws]
+    return list(itertools.islice(iter_metrics_by_depth(model), depth + 1))
 
 
 def _normalised(values: Any) -> np.ndarray:
@@ -361,27 +453,30 @@ def _metrics(law: np.ndarray) -> dict[str, float | None]:
     }
 
 
-# ----------------------------------------------------------------- closed forms and fixed points
+def max_depth(errors_of: Callable[[int], Iterable[float]], target: float, *, cap: int = 10_000) -> dict[str, Any]:
+    """The largest depth whose root error stays below ``target`` at every depth up to it.
 
-
-def closed_form(model: Homogeneous, *, truth: int = 1) -> sp.Expr | None:
-    """The depth-d error (audited levels) in closed form when the error map is affine (chains), else None.
+    ``errors_of(d)`` gives the root errors for depths 0..d (a list, or any iterable, which is
+    read only up to the first depth that fails and never past ``cap``). Returns
+    ``{"max_depth": int | None, "unbounded": bool, "errors": [...]}``: None
+    with ``unbounded`` false when even depth 0 fails; None with ``unbounded``
+    true when no depth up to ``cap`` fails (``errors`` then has the first 50).
 
     Examples
     --------
-    >>> closed_form(Homogeneous.symmetric("all", 1, 0.1))
-    1/2 - 2*(4/5)**d/5
+    >>> model = Homogeneous.symmetric("majority", 3, 0.2)
+    >>> max_depth(lambda d: error_by_depth(model, d), 0.4)["max_depth"]  # 0.3876 at depth 6, 0.4005 at 7
+    6
     """
-    f = sp.expand(error_map(model, truth=truth))
-    poly = sp.Poly(f, e)
-    if poly.degree() > 1:
-        return None
-    slope, intercept = poly.coeff_monomial(e), poly.coeff_monomial(1)
-    e0 = sp.nsimplify(leaf_error(model, truth=truth), rational=True)
-    if slope == 1:
-        return e0 + intercept * D
-    star = intercept / (1 - slope)
-    return star + (e0 - star) * slope**D
+    errors: list[float] = []
+    for d, err in enumerate(itertools.islice(errors_of(cap), cap + 1)):
+        errors.append(err)
+        if not err < target:
+            return {"max_depth": None if d == 0 else d - 1, "unbounded": False, "errors": errors}
+    return {"max_depth": None, "unbounded": True, "errors": errors[:50]}
+
+
+# ----------------------------------------------------------------- fixed points
 
 
 @dataclass(frozen=True)
@@ -394,330 +489,6 @@ class FixedPoint:
     @property
     def stable(self) -> bool:
         return abs(self.derivative) < 1.0 - 1e-12
-
-
-# ------------------------------------------------- the error map unexpanded, and certified roots
-#
-# The numeric paths never expand the map into powers of e (that polynomial's coefficients grow like
-# C(k, j) and cancel). They evaluate f(x) = c0 + c1 m(x), m(x) = P(Bin(k, x) >= need), as the binomial
-# tail itself, a sum of positive terms, and decide every sign that matters (of h = f - x and of h')
-# either in double precision, when the double is farther from zero than its error bound, or
-# else exactly, in rational arithmetic with Python integers (x is a float, hence a dyadic rational).
-
-_U = 2.0**-53  # unit roundoff
-
-
-def _rational(x: Any) -> Fraction:
-    """The exact value of a rate (a float's binary value)."""
-    return Fraction(x) if isinstance(x, numbers.Rational) else Fraction(float(x))
-
-
-def _decimal(x: Any) -> Fraction:
-    """A rate as the decimal number written (0.05 -> 1/20), for exact thresholds."""
-    return Fraction(x) if isinstance(x, numbers.Rational) else Fraction(str(float(x)))
-
-
-class _Tail:
-    """Tables for m(x) = P(Bin(k, x) >= need), 1 <= need <= k (cached per (k, need))."""
-
-    def __init__(self, k: int, need: int) -> None:
-        self.k, self.need = k, need
-        self.combs = tuple(math.comb(k, j) for j in range(need, k + 1))  # exact, for the rational path
-        self.low_combs = tuple(math.comb(k, j) for j in range(need)) if need - 1 < k - need + 1 else None
-        self.K = k * math.comb(k - 1, need - 1)  # m'(x) = K x^(need-1) (1-x)^(k-need)
-        self.log_K = math.log(self.K)
-        self.js = np.arange(need, k + 1)
-        self.direct = k <= 1000  # C(k, j) fits a double
-        if self.direct:
-            self.float_combs = np.array([float(c) for c in self.combs])
-            self.tiny = 4 * (k + 1) * (float(max(self.combs)) + 1.0) * 2.0**-1074  # terms in subnormals
-        else:
-            self.log_combs = np.array([math.log(c) for c in self.combs])
-            self.tiny = 4 * (k + 1) * 2.0**-1074
-
-    def double(self, x: float) -> tuple[float, float]:
-        """m(x) in double precision, and r with ``|m_double - m| <= r u m + tiny``.
-
-        A sum of positive terms ``C(k, j) x^j (1-x)^(k-j)``, added by ``math.fsum`` (one rounding).
-        Each term's relative error, in units u = 2^-53, allowing 4 ulp for numpy's pow and exp:
-        for x >= 1/2, ``1 - x`` is exact and a term costs at most 11 (conversion of C(k, j), two
-        powers, two products); for 1/4 <= x < 1/2, ``1 - x`` is rounded once and its power adds
-        ``k - j``; for x < 1/4, ``(1-x)^(k-j) = exp((k-j) log1p(-x))`` adds ``3 (k-j) |log1p(-x)|``
-        instead (tiny near 0, where roots near 0 need it). For k > 1000, where C(k, j) overflows a
-        double, whole terms are ``exp(log C(k, j) + j log x + (k-j) log1p(-x))``, whose exponent
-        is off by at most 3 u times ``2 k log 2 + 745`` for any term above the subnormals.
-        """
-        if x <= 0.0:
-            return 0.0, 0.0
-        if x >= 1.0:
-            return 1.0, 0.0
-        k, js = self.k, self.js
-        if not self.direct:
-            terms = np.exp(self.log_combs + js * math.log(x) + (k - js) * math.log1p(-x))
-            rel = 4.2 * k + 2240.0
-        elif x < 0.25:
-            log_y = math.log1p(-x)
-            terms = self.float_combs * x**js * np.exp((k - js) * log_y)
-            rel = 11.0 - 3.0 * k * log_y
-        else:
-            terms = self.float_combs * x**js * (1.0 - x) ** (k - js)
-            rel = 11.0 + (k if x < 0.5 else 0)
-        return math.fsum(terms.tolist()), rel + 1.0
-
-    def exact(self, n: int, d: int) -> int:
-        """``d^k m(n/d)`` in integers: the sum over j >= need of ``C(k, j) n^j (d - n)^(k - j)``, or
-        ``d^k`` minus the sum over j < need when that side is shorter; by Horner's rule in n."""
-        k, need, y = self.k, self.need, d - n
-        if self.low_combs is not None:
-            return d**k - _homogeneous_horner(self.low_combs, n, y) * y ** (k - need + 1)
-        return _homogeneous_horner(self.combs, n, y) * n**need
-
-
-def _homogeneous_horner(coefficients: Any, n: int, y: int) -> int:
-    """``sum_i c_i n^i y^(J - i)`` for ``c_0..c_J`` (products of one big and one small factor only)."""
-    acc, ypow = coefficients[-1], 1
-    for c in reversed(coefficients[:-1]):
-        ypow *= y
-        acc = acc * n + c * ypow
-    return acc
-
-
-@lru_cache(maxsize=256)
-def _tail(k: int, need: int) -> _Tail:
-    return _Tail(k, need)
-
-
-@dataclass(frozen=True)
-class _Map:
-    """The error map unexpanded: ``f(x) = c0 + c1 m(x)``, ``m(x) = P(Bin(k, x) >= need)``, exact c0, c1.
-
-    ``h(x) = f(x) - x``; its fixed points are the zeros of h. A constant m (need outside 1..k)
-    is folded into c0 with c1 = 0.
-    """
-
-    k: int
-    need: int
-    c0: Fraction
-    c1: Fraction
-
-    @classmethod
-    def of(cls, model: Homogeneous, truth: int = 1, *, root: bool = False) -> _Map:
-        fa, fr, d, audit = (_rational(x) for x in model.rates(False))
-        return cls.from_rates(model.branching, model.T, fa, fr, d, Fraction(0) if root else audit, truth)
-
-    @classmethod
-    def from_rates(cls, k: int, T: int, fa: Fraction, fr: Fraction, d: Fraction, audit: Fraction,
-                   truth: int) -> _Map:  # fmt: skip
-        a, b = 1 - (1 - fa) * (1 - d), fr * (1 - d)
-        hit, miss = (1 - a, b) if truth == 1 else (1 - b, a)
-        need = k - T + 1 if truth == 1 else T
-        c0, c1 = (1 - audit) * miss, (1 - audit) * (hit - miss)
-        if need <= 0:
-            return cls(k, 1, c0 + c1, Fraction(0))
-        if need > k:
-            return cls(k, 1, c0, Fraction(0))
-        return cls(k, need, c0, c1)
-
-    # ------------------------------------------------------------------ double evaluation
-
-    @cached_property
-    def _t(self) -> _Tail:
-        return _tail(self.k, self.need)
-
-    @cached_property
-    def _floats(self) -> tuple[float, float]:
-        return float(self.c0), float(self.c1)
-
-    def __call__(self, x: float) -> float:
-        c0, c1 = self._floats
-        return c0 + c1 * self._t.double(x)[0]
-
-    def derivative(self, x: float) -> float:
-        """f'(x) = c1 K x^(need-1) (1-x)^(k-need)."""
-        t, c1 = self._t, self._floats[1]
-        i, j = self.need - 1, self.k - self.need
-        if c1 == 0.0:
-            return 0.0
-        if x <= 0.0 or x >= 1.0:  # x^i (1-x)^j is 1 at an end only with the exponent 0 there, and then K = k
-            return c1 * self.k if (x <= 0.0 and i == 0) or (x >= 1.0 and j == 0) else 0.0
-        if t.K < 1e300:
-            return c1 * float(t.K) * x**i * (1.0 - x) ** j
-        return c1 * math.exp(t.log_K + i * math.log(x) + j * math.log1p(-x))
-
-    def _bound(self, x: float, m: float, rel: float) -> float:
-        """A bound on ``|h_double(x) - h(x)|`` given ``m = m_double(x)`` and its ``rel`` (:meth:`_Tail.double`).
-
-        ``h_double = fl(fl(c0 + fl(c1 m)) - x)`` with c0, c1 rounded: to first order the error is at
-        most ``u [(rel + 2) |c1| m + 3 (|c0| + |c1| m + x)]``; this is twice that, plus the
-        subnormal slack.
-        """
-        c0, c1 = self._floats
-        return 2 * _U * (rel + 5) * (abs(c0) + abs(c1) * m + x) + self._t.tiny * abs(c1) + 2.0**-1070
-
-    # ------------------------------------------------------------------ exact evaluation
-
-    def _h_exact(self, n: int, d: int) -> tuple[int, int]:
-        """h(n/d) as N/Q with Q > 0, exactly."""
-        p0, q0, p1, q1 = self.c0.numerator, self.c0.denominator, self.c1.numerator, self.c1.denominator
-        dk1 = d ** (self.k - 1)
-        S = self._t.exact(n, d) if p1 else 0
-        return p0 * q1 * dk1 * d + p1 * q0 * S - n * q0 * q1 * dk1, q0 * q1 * dk1 * d
-
-    def _dh_exact(self, n: int, d: int) -> tuple[int, int]:
-        """h'(n/d) = c1 m'(n/d) - 1 as N/Q with Q > 0, exactly."""
-        p1, q1, t = self.c1.numerator, self.c1.denominator, self._t
-        dk1 = d ** (self.k - 1)
-        return p1 * t.K * n ** (self.need - 1) * (d - n) ** (self.k - self.need) - q1 * dk1, q1 * dk1
-
-    def _d2h_exact(self, x: Fraction) -> Fraction:
-        """h''(x) = c1 m''(x), exactly."""
-        i, j = self.need - 1, self.k - self.need
-        second = Fraction(0)
-        if i >= 1:
-            second += i * x ** (i - 1) * (1 - x) ** j
-        if j >= 1:
-            second -= j * x**i * (1 - x) ** (j - 1)
-        return self.c1 * self._t.K * second
-
-    def h(self, x: float) -> float:
-        """h(x) = f(x) - x as a double whose sign is certain (0.0 only where h is exactly 0)."""
-        c0, c1 = self._floats
-        m, rel = self._t.double(x)
-        value = (c0 + c1 * m) - x
-        if abs(value) > self._bound(x, m, rel):
-            return value
-        N, Q = self._h_exact(*x.as_integer_ratio())
-        return 0.0 if N == 0 else (1.0 if N > 0 else -1.0) * max(abs(N / Q), 5e-324)
-
-    def _dh_sign(self, x: float) -> int:
-        """The sign of h'(x) = c1 m'(x) - 1, certain (for c1 > 0)."""
-        if 0.0 < x < 1.0:
-            i, j = self.need - 1, self.k - self.need
-            terms = (math.log(self.c1.numerator) - math.log(self.c1.denominator) + self._t.log_K,
-                     i * math.log(x), j * math.log1p(-x))  # fmt: skip
-            psi = math.fsum(terms)  # log(c1 m'(x)): same sign as h'(x)
-            if abs(psi) > 8 * _U * (1.0 + sum(abs(t) for t in terms)):
-                return 1 if psi > 0 else -1
-        N, _ = self._dh_exact(*x.as_integer_ratio())
-        return (N > 0) - (N < 0)
-
-    # ------------------------------------------------------------------ roots
-
-    def _critical_brackets(self, lo: float, hi: float) -> list[tuple[float, float]]:
-        """Float brackets [l, r] (l = r when exact) holding every zero of h' in [lo, hi].
-
-        m' is unimodal (its log is concave, peaked at x_m = (need-1)/(k-1)), so h' = c1 m' - 1 has
-        at most two zeros, one on each side of x_m; each is bracketed by bisection on the sign of h'.
-        """
-        k, need = self.k, self.need
-        if self.c1 <= 0 or k == 1:
-            return []  # h' <= -1, or h' constant
-        pieces, mode = [(lo, hi)], None  # h' monotone on each piece
-        if 1 < need < k:
-            xm = Fraction(need - 1, k - 1)
-            below = float(xm) if Fraction(float(xm)) <= xm else math.nextafter(float(xm), 0.0)
-            above = below if Fraction(below) == xm else math.nextafter(below, 1.0)
-            if lo < above and below < hi:
-                pieces, mode = [(lo, below), (above, hi)], (below, above, xm)
-        out = []
-        for a, b in pieces:
-            sa, sb = self._dh_sign(a), self._dh_sign(b)
-            if sa == 0:
-                out.append((a, a))
-            if sb == 0:
-                out.append((b, b))
-            if sa * sb < 0:
-                out.append(_bisect_float(self._dh_sign, a, b, sa))
-        if mode is not None and mode[0] < mode[1]:
-            # the one-ulp interval around the mode holds zeros of h' iff h'(x_m) >= 0 > h' at an end
-            N, _ = self._dh_exact(mode[2].numerator, mode[2].denominator)
-            if N >= 0 and min(self._dh_sign(mode[0]), self._dh_sign(mode[1])) < 0:
-                out.append((mode[0], mode[1]))
-        return sorted(set(out))
-
-    def roots(self, lo: float = 0.0, hi: float = 0.5) -> list[float]:
-        """Every zero of h in [lo, hi], ascending, each to within one ulp (certified).
-
-        Between consecutive brackets of zeros of h' the function h is strictly monotone, so such
-        a piece holds a zero iff h changes sign across it (or vanishes at an end), and bisection
-        on certain signs converges to it. A piece one ulp wide with h of one sign at both ends may
-        still hide two zeros closer than an ulp (a tangency): :meth:`_touching` decides that.
-        """
-        cuts = sorted({lo, hi, *(x for bracket in self._critical_brackets(lo, hi) for x in bracket)})
-        cuts = [x for x in cuts if lo <= x <= hi]
-        found: list[float] = []
-        values = [self.h(x) for x in cuts]
-        for x, v in zip(cuts, values):
-            if v == 0.0:
-                found.append(x)
-        for (a, ha), (b, hb) in zip(zip(cuts, values), zip(cuts[1:], values[1:])):
-            if ha * hb < 0:
-                u, v = _bisect_float(lambda x: _sign(self.h(x)), a, b, _sign(ha))
-                found.append(u if abs(self.h(u)) <= abs(self.h(v)) else v)
-            elif ha * hb > 0 and math.nextafter(a, math.inf) >= b and max(abs(ha), abs(hb)) <= self._near(b - a):
-                touch = self._touching(a, b)
-                if touch is not None:
-                    found.append(touch)
-        return sorted(set(found))
-
-    def _near(self, w: float) -> float:
-        """Above this |h| (as :meth:`h` gives it) at either end of a piece w wide, it holds no zero."""
-        return abs(self._floats[1]) * self.k**2 * w * w + self._bound(1.0, 1.0, 4.2 * self.k + 2240.0)
-
-    def _touching(self, a: float, b: float) -> float | None:
-        """Where h, of one sign s at the adjacent floats a < b, has two zeros (or a double one) between them.
-
-        A zero needs a zero of h' in [a, b] (else h is monotone there), and then
-        ``|h'| <= |h''| (b - a)`` on it, with ``|h''| = |c1 m''| <= |c1| k (k - 1)``: if
-        ``|h(a)| > |c1| k (k - 1) (b - a)^2`` there is none. Otherwise, exactly in rationals:
-        ``s h`` is at least its quadratic Taylor polynomial at a minus ``|c1| 2 k^3 (b - a)^3 / 6``
-        (the third derivative of m is at most ``2 k^3``); if that lower bound stays positive on
-        [a, b] there is no zero, else the float nearest its minimum is reported as a (double)
-        fixed point.
-        """
-        k, c1 = self.k, abs(self.c1)
-        A, B = Fraction(a), Fraction(b)
-        w = B - A
-        N, Q = self._h_exact(A.numerator, A.denominator)
-        ha = Fraction(N, Q)
-        if ha == 0 or abs(ha) > c1 * k * (k - 1) * w**2:
-            return None
-        s = 1 if ha > 0 else -1
-        N, Q = self._dh_exact(A.numerator, A.denominator)
-        g0, g1, g2 = s * ha, s * Fraction(N, Q), s * self._d2h_exact(A)
-
-        def q(t: Fraction) -> Fraction:
-            return g0 + g1 * t + g2 * t * t / 2
-
-        ends = [(q(Fraction(0)), A), (q(w), B)]
-        if g2 > 0 and 0 <= -g1 / g2 <= w:
-            ends.append((q(-g1 / g2), A - g1 / g2))
-        low, where = min(ends)
-        if low > c1 * 2 * k**3 * w**3 / 6:
-            return None
-        return a if abs(where - A) <= abs(B - where) else b
-
-    def stable_below_half(self) -> bool:
-        return any(x < 0.5 and abs(self.derivative(x)) < 1.0 - 1e-12 for x in self.roots(0.0, 0.5))
-
-
-def _sign(x: float) -> int:
-    return (x > 0) - (x < 0)
-
-
-def _bisect_float(sign: Any, a: float, b: float, sa: int) -> tuple[float, float]:
-    """Adjacent floats (or one float twice, at an exact zero) bracketing the sign change of ``sign`` in [a, b]."""
-    while True:
-        mid = a + (b - a) / 2
-        if not a < mid < b:
-            return a, b
-        s = sign(mid)
-        if s == 0:
-            return mid, mid
-        if s == sa:
-            a = mid
-        else:
-            b = mid
 
 
 def fixed_points(model: Homogeneous, *, truth: int = 1) -> list[FixedPoint]:
@@ -768,84 +539,7 @@ def limit(model: Homogeneous, *, truth: int = 1, tolerance: float = 1e-15, max_i
     return x
 
 
-def _has_stable(model: Homogeneous, truth: int) -> bool:
-    return _Map.of(model, truth).stable_below_half()
-
-
-def _bisect(make, truth: int) -> float:  # type: ignore[no-untyped-def]
-    """The largest parameter in [0, 1/2] keeping a stable fixed point below 1/2 (monotone in it)."""
-    if not _has_stable(make(0.0), truth):
-        return 0.0
-    lo, hi = 0.0, 0.5
-    if _has_stable(make(hi), truth):
-        return hi
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        if not lo < mid < hi:
-            break
-        lo, hi = (mid, hi) if _has_stable(make(mid), truth) else (lo, mid)
-    return lo
-
-
-def _candidates(at: Any) -> list[list[Fraction]]:
-    """Exact thresholds where a stable fixed point reaches e = 1/2, for a map affine in its parameter p.
-
-    ``at(p)`` is the exact map at p. The boundary ``f_p(1/2) = 1/2`` is linear in p; where it
-    holds for every p (a symmetric rule) the threshold is the pitchfork ``f_p'(1/2) = 1``,
-    linear too, with ``m(1/2) = sum_{j >= need} C(k, j) / 2^k`` and ``m'(1/2) = K / 2^(k-1)``,
-    ``K = k C(k-1, need-1)``, in integers. Returns ``[events, ends]``: that event, then the ends
-    of the range, 0 and 1/2 (an event can lie within an ulp of 1/2, as for ``all`` over more
-    than about 53 children under deception, and is then the threshold, not the end).
-    """
-    ends = [Fraction(0), Fraction(1, 2)]
-    zero, one, half = at(Fraction(0)), at(Fraction(1)), at(Fraction(1, 2))
-    k, need = zero.k, zero.need
-    if (one.k, one.need) != (k, need):
-        return [[], ends]
-    if any(h_ != (z + o) / 2 for h_, z, o in ((half.c0, zero.c0, one.c0), (half.c1, zero.c1, one.c1))):
-        return [[], ends]  # not affine in p
-    t = _tail(k, need)
-    m_half = Fraction(sum(t.combs), 2**k)
-    dm_half = Fraction(t.K, 2 ** (k - 1))
-    events = []
-    A, B = zero.c0 + zero.c1 * m_half - Fraction(1, 2), (one.c0 - zero.c0) + (one.c1 - zero.c1) * m_half
-    if B != 0:
-        events.append(-A / B)
-    elif A == 0:
-        C, D = zero.c1 * dm_half - 1, (one.c1 - zero.c1) * dm_half
-        if D != 0:
-            events.append(-C / D)
-    return [[p for p in events if 0 < p < Fraction(1, 2)], ends]
-
-
-def _exact(expr_of: Any, parameter: sp.Symbol, numeric: float, candidates: list[list[Fraction]],
-           degree: int) -> sp.Expr | None:  # fmt: skip
-    """The exact threshold: a rational candidate (:func:`_candidates`, events first) within 1e-9 of
-    the numeric value, else, for maps of degree at most 7, a tangency (``f(e) = e`` and
-    ``f'(e) = 1``, by a sympy resultant) within 1e-9.
-
-    The bisection is accurate to about 1e-12 (the margin of :attr:`FixedPoint.stable` near a
-    pitchfork), far better elsewhere; 1e-9 leaves room and no two kinds of event that close.
-    """
-    if numeric == 0.0:
-        return sp.Integer(0)
-    for group in candidates:
-        near = [c for c in group if abs(c - Fraction(numeric)) <= Fraction(1, 10**9)]
-        if near:
-            best = min(near, key=lambda c: abs(c - Fraction(numeric)))
-            return sp.Rational(best.numerator, best.denominator)
-    if degree > 7:
-        return None
-    try:
-        g = sp.expand(expr_of(parameter)) - e
-        resultant = sp.resultant(sp.Poly(g, e), sp.Poly(sp.diff(g, e), e))
-        for cand in sp.Poly(resultant, parameter).all_roots():
-            value = complex(sp.N(cand))
-            if abs(value.imag) < 1e-12 and abs(value.real - numeric) <= 1e-9:
-                return cand
-    except (NotImplementedError, sp.PolynomialError, ValueError):
-        return None
-    return None
+# ----------------------------------------------------------------- thresholds
 
 
 def noise_threshold(rule: str, branching: int) -> dict[str, Any]:
@@ -857,7 +551,7 @@ def noise_threshold(rule: str, branching: int) -> dict[str, Any]:
     the certified fixed points; the exact one is a rational where a stable fixed
     point reaches e = 1/2 (the pitchfork of symmetric rules, e.g. Evans and
     Schulman's for majority of odd k; the end E = 1/2), else a tangency found by
-    sympy for k <= 7, else None.
+    sympy for k <= 7, else None (:mod:`rrm_theory._thresholds`).
 
     Examples
     --------
@@ -866,34 +560,8 @@ def noise_threshold(rule: str, branching: int) -> dict[str, Any]:
     >>> noise_threshold("majority", 101)["exact"]  # Evans-Schulman: 1/2 - 2^99 / (101 C(100, 50))
     '1115296899859219265664919877185/2547506449775495881704015555714'
     """
-    out: dict[str, Any] = {"rule": rule, "branching": branching}
-    model = Homogeneous(rule, branching)
-    sides: dict[str, dict[str, Any]] = {}
-    for name, truth in (("good", 1), ("bad", 0)):
-
-        def at(p: Fraction, truth: int = truth) -> _Map:
-            return _Map.from_rates(branching, model.T, p, p, Fraction(0), Fraction(0), truth)
-
-        same = name == "bad" and all(at(p) == at(p, 1) for p in (Fraction(0), Fraction(1)))
-        if same:  # a symmetric rule: both sides have one map
-            sides[name] = dict(sides["good"])
-            continue
-        numeric = _bisect(lambda x: Homogeneous.symmetric(rule, branching, x), truth)
-        exact = _exact(lambda s, t=truth: _symbolic_error_map(rule, branching, s, t), E, numeric,
-                       _candidates(at), branching)  # fmt: skip
-        if exact is not None:
-            numeric = float(exact)
-        sides[name] = {"threshold": numeric, "exact": None if exact is None else str(exact)}
-    worst = min(sides, key=lambda side: float(sides[side]["threshold"]))
-    out["threshold"] = sides[worst]["threshold"]
-    out["exact"] = sides[worst]["exact"]
-    out.update(sides)
-    return out
-
-
-def _symbolic_error_map(rule: str, branching: int, x: sp.Symbol, truth: int) -> sp.Expr:
-    model = Homogeneous(rule, branching)
-    return _map(model, x, x, 0, 0, truth, e)
+    T = Homogeneous(rule, branching).T
+    return {"rule": rule, "branching": branching, **_thresholds.noise(branching, T)}
 
 
 def deception_threshold(rule: str, branching: int, *, error: float = 0.0) -> dict[str, Any]:
@@ -911,43 +579,5 @@ def deception_threshold(rule: str, branching: int, *, error: float = 0.0) -> dic
     >>> deception_threshold("all", 3)["exact"]
     '3/7'
     """
-    numeric = _bisect(lambda x: Homogeneous(rule, branching, false_accept=error, false_reject=error, deception=x), 0)
-    model = Homogeneous(rule, branching)
-    err = _decimal(error)
-
-    def at(p: Fraction) -> _Map:
-        return _Map.from_rates(branching, model.T, err, err, p, Fraction(0), 0)
-
-    exact = _exact(lambda s: _map(model, sp.nsimplify(error), sp.nsimplify(error), s, 0, 0, e), D, numeric,
-                   _candidates(at), branching)  # fmt: skip
-    if exact is not None:
-        numeric = float(exact)
-    return {"rule": rule, "branching": branching, "error": error, "threshold": numeric,
-            "exact": None if exact is None else str(exact)}  # fmt: skip
-
-
-def max_depth(errors_of: Any, target: float, *, cap: int = 10_000) -> dict[str, Any]:
-    """The largest depth whose root error stays below ``target`` at every depth up to it.
-
-    ``errors_of(d)`` gives the root errors for depths 0..d. Returns
-    ``{"max_depth": int | None, "unbounded": bool, "errors": [...]}``: None
-    with ``unbounded`` false when even depth 0 fails; None with ``unbounded``
-    true when no depth up to ``cap`` fails and the error has settled.
-    """
-    errors = errors_of(cap)
-    for d, err in enumerate(errors):
-        if not err < target:
-            return {"max_depth": None if d == 0 else d - 1, "unbounded": False, "errors": errors[: d + 1]}
-    return {"max_depth": None, "unbounded": True, "errors": errors[: min(len(errors), 50)]}
-
-
-def latex(expr: sp.Expr) -> str:
-    """LaTeX of any of these expressions, for papers.
-
-    Examples
-    --------
-    >>> latex(error_map(Homogeneous.symmetric("all", 1, 0.1)))
-    '\\\\frac{4 e}{5} + \\\\frac{1}{10}'
-    """
-    return sp.latex(sp.simplify(expr))
-
+    T = Homogeneous(rule, branching, false_accept=error, false_reject=error).T  # validates error too
+    return {"rule": rule, "branching": branching, "error": error, **_thresholds.deception(branching, T, error)}

@@ -30,16 +30,31 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-import sympy as sp
-from scipy.optimize import brentq
 
-from .bounds import poisson_binomial_tail as _tail
 from .rules import parse_rule, threshold_form
 
+if TYPE_CHECKING:
+    import sympy as sp
+
 __all__ = ["TrainingModel", "trajectory", "level_fixed_points", "max_level", "linear_closed_form"]
+
+
+def _tail(p: np.ndarray, k: int) -> float:
+    """P(S >= k) for S a sum of independent Bernoulli(p) (Poisson binomial), exactly.
+
+    The same dynamic programme as ``rrm_theory.bounds.poisson_binomial_tail``, here so that the
+    level map needs neither networkx nor scipy.
+    """
+    dist = np.zeros(len(p) + 1)
+    dist[0] = 1.0
+    for q in p:
+        dist[1:] = dist[1:] * (1.0 - q) + dist[:-1] * q
+        dist[0] *= 1.0 - q
+    return float(dist[max(k, 0):].sum())
 
 
 @dataclass(frozen=True)
@@ -148,8 +163,8 @@ def level_fixed_points(model: TrainingModel, *, level: float = math.inf) -> list
 
     The map depends on the level through u_k; its fixed points describe where
     the oversight error settles once difficulty has saturated. Found by
-    bracketing sign changes on a fine grid and Brent's method; stability is
-    ``|map'(x)| < 1`` (central difference).
+    bracketing sign changes on a fine grid and bisecting each to adjacent floats;
+    stability is ``|map'(x)| < 1`` (central difference).
     """
     def g(x: float) -> float:
         return model.step(x, level) - x
@@ -159,7 +174,7 @@ def level_fixed_points(model: TrainingModel, *, level: float = math.inf) -> list
     roots = [float(x) for x, v in zip(grid, values) if v == 0.0]
     for (x0, v0), (x1, v1) in zip(zip(grid, values), zip(grid[1:], values[1:])):
         if v0 * v1 < 0:
-            roots.append(brentq(g, x0, x1, xtol=1e-14))
+            roots.append(_bisect(g, float(x0), float(x1), float(v0)))
     out = []
     for x in sorted(set(round(r, 12) for r in roots)):
         h = 1e-7
@@ -167,6 +182,22 @@ def level_fixed_points(model: TrainingModel, *, level: float = math.inf) -> list
         slope = (model.step(hi, level) - model.step(lo, level)) / (hi - lo)
         out.append((x, abs(slope) < 1.0))
     return out
+
+
+def _bisect(g: Callable[[float], float], a: float, b: float, ga: float) -> float:
+    """A zero of g in [a, b], where g changes sign, to adjacent floats (the end with the smaller |g|)."""
+    gb = g(b)
+    while True:
+        mid = a + (b - a) / 2
+        if not a < mid < b:
+            return a if abs(ga) <= abs(gb) else b
+        gm = g(mid)
+        if gm == 0.0:
+            return mid
+        if (gm > 0) == (ga > 0):
+            a, ga = mid, gm
+        else:
+            b, gb = mid, gm
 
 
 def max_level(model: TrainingModel, target: float, *, cap: int = 1000) -> dict[str, Any]:
@@ -181,19 +212,28 @@ def max_level(model: TrainingModel, target: float, *, cap: int = 1000) -> dict[s
 def linear_closed_form(model: TrainingModel) -> sp.Expr:
     """eps_k in closed form for the linear case (one helper, no human vote), valid below the clip.
 
+    A sympy expression in ``k``, the rates read as the decimals written (0.01 -> 1/100).
+
     Examples
     --------
     >>> m = TrainingModel(human_error=0.1, helpers=1, human_vote=False, amplification=1.2, gap=0.01)
     >>> linear_closed_form(m)                 # A = 6/5 > 1: the error grows geometrically
     4*(6/5)**k/25 - 3/50
     """
+    import sympy as sp
+
     if model.helpers != 1 or model.human_vote:
         raise ValueError("the closed form is for the linear case: helpers=1 and human_vote=False")
+
+    def exact(x: float) -> sp.Rational:
+        f = Fraction(x) if isinstance(x, Fraction) else Fraction(str(float(x)))
+        return sp.Rational(f.numerator, f.denominator)
+
     k = sp.Symbol("k", integer=True, nonnegative=True)
-    c, gamma, g = (sp.nsimplify(x) for x in (model.combine_error, model.amplification, model.gap))
+    c, gamma, g = (exact(x) for x in (model.combine_error, model.amplification, model.gap))
     A = (1 - 2 * c) * gamma
     B = c + (1 - 2 * c) * gamma * g
-    e0 = sp.nsimplify(model.human_error)
+    e0 = exact(model.human_error)
     if A == 1:
         return e0 + B * k
     star = B / (1 - A)

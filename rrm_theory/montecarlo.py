@@ -29,9 +29,13 @@ Intervals
 from __future__ import annotations
 
 import os
+import multiprocessing
+import signal
+import threading
+import uuid
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Hashable, Mapping
+from typing import TYPE_CHECKING, Any, Hashable, Mapping
 
 import networkx as nx
 import numpy as np
@@ -40,6 +44,9 @@ from ._compile import Compiled, compile_tree
 from ._sampler import ChunkSampler
 from .intervals import INTERVALS, difference_interval, proportion_interval
 from .results import ByNode
+
+if TYPE_CHECKING:  # the executors live in a higher layer; imported at run time only when one is given
+    from .studies.executors import Executor
 
 __all__ = ["Estimate", "MonteCarloResult", "monte_carlo", "chunk_episodes", "seed_sequence", "DEFAULT_MAX_SAMPLES"]
 
@@ -203,39 +210,71 @@ def seed_sequence(rng: np.random.Generator | np.random.SeedSequence | int | None
     return np.random.SeedSequence(_seed(rng))
 
 
+_SMALL_JOB = 1 << 26  # node-episodes: below, workers=None samples in this process
+
 # Worker processes keep one sampler each, built once by the pool's initializer.
 _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(c: Compiled, words: int, seed: int) -> None:
+    # a worker: the parent handles Ctrl-C and ends it (not in a Dask worker's task thread, where
+    # signal.signal raises and the worker handles its own signals)
+    if multiprocessing.parent_process() is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER.update(sampler=ChunkSampler(c, words), seed=seed)
 
 
 def _run_chunks(task: tuple[int, int, int]) -> np.ndarray:
     """Counts summed over chunks ``first .. last - 1`` (the last cut to ``tail`` episodes)."""
     first, last, tail = task
-    sampler: ChunkSampler = _WORKER["sampler"]
+    return _chunk_counts(_WORKER["sampler"], _WORKER["seed"], first, last, tail)
+
+
+def _chunk_counts(sampler: ChunkSampler, seed: int, first: int, last: int, tail: int) -> np.ndarray:
     episodes = 64 * sampler.words
     total = np.zeros((sampler.c.size, 3), dtype=np.int64)
     for k in range(first, last):
-        stream = np.random.Generator(np.random.PCG64(np.random.SeedSequence(_WORKER["seed"], spawn_key=(k,))))
+        stream = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(k,))))
         total += sampler.sample(stream, tail if k == last - 1 and tail else episodes)
     return total
 
 
-class _Runner:
-    """Samples ranges of chunks, in this process or in a pool of workers."""
+# An executor's workers have no initializer: each task carries the run's token and the shared
+# compiled tree, and a worker keeps the samplers of its last few runs by token.
+_SAMPLERS: dict[str, ChunkSampler] = {}
 
-    def __init__(self, c: Compiled, words: int, seed: int, workers: int, batch_chunks: int, progress: bool):
+
+def _run_shared_chunks(task: tuple[str, Compiled, int, int, int, int, int]) -> tuple[int, np.ndarray]:
+    """A self-contained :func:`_run_chunks`: (episodes sampled, counts)."""
+    token, c, words, seed, first, last, tail = task
+    sampler = _SAMPLERS.get(token)
+    if sampler is None:
+        while len(_SAMPLERS) >= 4:
+            _SAMPLERS.pop(next(iter(_SAMPLERS)), None)
+        sampler = _SAMPLERS[token] = ChunkSampler(c, words)
+    episodes = 64 * words
+    return (last - first) * episodes - (episodes - tail if tail else 0), _chunk_counts(sampler, seed, first, last, tail)
+
+
+class _Runner:
+    """Samples ranges of chunks, in this process, in a pool of workers, or through an executor."""
+
+    def __init__(self, c: Compiled, words: int, seed: int, workers: int, batch_chunks: int, progress: bool,
+                 executor: Executor | None = None):  # fmt: skip
         self.c, self.words, self.seed = c, words, seed
         self.workers, self.batch = workers, batch_chunks
         self.pool: ProcessPoolExecutor | None = None
+        self.executor, self.shared = executor, None
         self.bar: Any = None
         if progress:
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=0, unit="episode", unit_scale=True, delay=1.0, leave=False)
-        if workers == 1:
+        if executor is not None:
+            self.workers = max(1, executor.workers)
+            self.token = uuid.uuid4().hex
+            self.shared = executor.share(c)  # once per worker, not once per task
+        elif workers == 1:
             _init_worker(c, words, seed)
         else:
             self.pool = ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(c, words, seed))
@@ -246,7 +285,8 @@ class _Runner:
         chunks = -(-samples // episodes)
         tail = samples - (chunks - 1) * episodes
         # at least four tasks per worker, so that no worker idles (numbers do not depend on it)
-        step = max(1, min(self.batch, -(-chunks // (4 * self.workers)))) if self.pool else self.batch
+        parallel = self.pool is not None or self.executor is not None
+        step = max(1, min(self.batch, -(-chunks // (4 * self.workers)))) if parallel else self.batch
         tasks = []
         for lo in range(first, first + chunks, step):
             hi = min(lo + step, first + chunks)
@@ -255,6 +295,8 @@ class _Runner:
             self.bar.total += samples
             self.bar.refresh()
         total = np.zeros((self.c.size, 3), dtype=np.int64)
+        if self.executor is not None:
+            return self._run_executor(self.executor, tasks, total)
         results = self.pool.map(_run_chunks, tasks) if self.pool else map(_run_chunks, tasks)
         for task, counts in zip(tasks, results):
             total += counts
@@ -263,9 +305,44 @@ class _Runner:
                 self.bar.update((hi - lo) * episodes - (episodes - cut if cut else 0))
         return total
 
+    def _run_executor(self, executor: Executor, tasks: list[tuple[int, int, int]], total: np.ndarray) -> np.ndarray:
+        """The tasks through the executor, in whatever order they finish (the counts are integers)."""
+        results = executor.run(_run_shared_chunks, [(self.token, self.shared, self.words, self.seed, *task)
+                                                         for task in tasks])  # fmt: skip
+        try:
+            for done, counts in results:
+                total += counts
+                if self.bar is not None:
+                    self.bar.update(done)
+        finally:  # an interrupt or an error: the executor drops the tasks left
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()
+        return total
+
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown()
+        self._unshare()
+        if self.bar is not None:
+            self.bar.close()
+
+    def _unshare(self) -> None:
+        if self.executor is not None and self.shared is not None:
+            shared, self.shared = self.shared, None
+            self.executor.unshare(shared)  # the executor itself is the caller's: it stays open
+
+    def abort(self) -> None:
+        """End the worker processes at once (on an interrupt, a SIGTERM or an error)."""
+        if self.pool is not None:
+            processes = list(getattr(self.pool, "_processes", {}).values())
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            for p in processes:
+                if p.is_alive():
+                    p.terminate()
+            for p in processes:
+                p.join(timeout=5)
+        self._unshare()
         if self.bar is not None:
             self.bar.close()
 
@@ -276,12 +353,13 @@ def monte_carlo(
     samples: int = 100_000,
     rng: np.random.Generator | np.random.SeedSequence | int | None = None,
     batch_size: int = 1 << 20,
-    workers: int = 1,
+    workers: int | None = 1,
     ci_width: float | None = None,
     max_samples: int = DEFAULT_MAX_SAMPLES,
     confidence: float = 0.95,
     interval: str = "wilson",
     progress: bool = False,
+    executor: Executor | None = None,
 ) -> MonteCarloResult:
     """Estimate the metrics of every node by sampling episodes.
 
@@ -298,13 +376,18 @@ def monte_carlo(
     batch_size : int, keyword-only
         Episodes per task (rounded up to whole chunks); a memory and
         scheduling knob that never changes the numbers.
-    workers : int, keyword-only
-        Local worker processes; the numbers are those of ``workers=1``.
+    workers : int or None, keyword-only
+        Local worker processes; the numbers are those of ``workers=1``. None:
+        every CPU this process may use, or this process alone for a small job
+        (under about 2**26 node-episodes, where starting workers costs more
+        than they save).
     ci_width : float, optional, keyword-only
         Sample until every defined root interval is narrower than this.
     max_samples : int, keyword-only
-        Cap on the episodes a precision target may ask for; reaching it is
-        reported (``reached=False``), never silent.
+        A hard cap on the episodes sampled: a precision target's last round
+        is cut to fit it (reproducibly: a cut chunk uses its first episodes),
+        and stopping there is reported (``reached=False``), never silent;
+        ``samples`` above it is an error.
     confidence : float, keyword-only
         Interval level, in (0, 1).
     interval : {"wilson", "clopper-pearson"}, keyword-only
@@ -312,10 +395,26 @@ def monte_carlo(
         difference of Clopper-Pearson intervals with Clopper-Pearson).
     progress : bool, keyword-only
         Show a tqdm progress bar (after one second).
+    executor : rrm_theory.studies.Executor, optional, keyword-only
+        Sample the chunks through this executor instead of local workers:
+        ``Dask(address, n)`` (a Dask cluster), ``Processes(n)`` or
+        ``InProcess()``. It wins over ``workers``, which is then ignored. The
+        compiled tree is sent to each worker once (:meth:`Executor.share`);
+        the numbers are those of ``workers=1``. The executor stays open (its
+        owner closes it), so several runs can share one cluster.
 
     Returns
     -------
     MonteCarloResult
+
+    Raises
+    ------
+    ValueError
+        For an option out of range.
+    TypeError
+        For an ``executor`` that is not an :class:`~rrm_theory.studies.Executor`.
+    RRMError
+        From the executor (a Dask cluster that lost a task for good, say).
 
     Examples
     --------
@@ -329,13 +428,17 @@ def monte_carlo(
     True
     """
     _check_options(samples, batch_size, workers, ci_width, max_samples, confidence, interval)
+    _check_executor(executor)
     c = compile_tree(tree)
     seed = _seed(rng)
     words = chunk_words(c.size)
     episodes = 64 * words
-    if ci_width is not None:
-        samples = -(-samples // episodes) * episodes  # rounds end on chunk boundaries
-    runner = _Runner(c, words, seed, workers, max(1, -(-batch_size // episodes)), progress)
+    if ci_width is not None:  # rounds end on chunk boundaries, but never past the cap
+        samples = min(max_samples, -(-samples // episodes) * episodes)
+    if workers is None and executor is None:
+        small = ci_width is None and samples * c.size < _SMALL_JOB
+        workers = 1 if small else default_workers()
+    runner = _Runner(c, words, seed, workers or 1, max(1, -(-batch_size // episodes)), progress, executor)
     try:
         counts = runner.run(0, samples)
         n = samples
@@ -343,12 +446,14 @@ def monte_carlo(
         while ci_width is not None and not result.reached and n < max_samples:
             _, width = result.widest()
             grow = max(2.0, min(16.0, 1.2 * (width / ci_width) ** 2))  # width ~ 1 / sqrt(n)
-            target = min(max_samples, -(-int(n * grow) // episodes) * episodes)
+            target = min(max_samples, -(-int(n * grow) // episodes) * episodes)  # the last round is cut
             counts = counts + runner.run(n // episodes, target - n)
             n = target
             result = _result(c, tree, counts, n, seed, confidence, interval, ci_width)
-    finally:
-        runner.close()
+    except BaseException:
+        runner.abort()  # interrupted or terminated: end the workers now, do not wait for them
+        raise
+    runner.close()
     return result
 
 
@@ -388,14 +493,27 @@ def _check_options(
 
     whole("samples", samples, 1)
     whole("batch_size", batch_size, 1)
-    whole("workers", workers, 1)
+    if workers is not None:
+        whole("workers", workers, 1)
     whole("max_samples", max_samples, 1)
+    if samples > max_samples:
+        raise ValueError(f"samples={samples} is more than max_samples={max_samples} (a hard cap)")
     if ci_width is not None and not (isinstance(ci_width, (int, float)) and 0.0 < ci_width <= 2.0):
         raise ValueError(f"ci_width={ci_width!r} is not a width in (0, 2]")
     if not (isinstance(confidence, float) and 0.0 < confidence < 1.0):
         raise ValueError(f"confidence={confidence!r} is not in (0, 1)")
     if interval not in INTERVALS:
         raise ValueError(f"interval={interval!r} is not one of {', '.join(INTERVALS)}")
+
+
+def _check_executor(executor: object) -> None:
+    if executor is None:
+        return
+    from .studies.executors import Executor  # only here: the executors are a higher layer
+
+    if not isinstance(executor, Executor):
+        raise TypeError(f"executor must be an rrm_theory.studies Executor (Dask, Processes, InProcess) or None, "
+                        f"not {type(executor).__name__}")  # fmt: skip
 
 
 def default_workers() -> int:

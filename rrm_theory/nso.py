@@ -58,7 +58,8 @@ from typing import Any, Protocol, Sequence, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special
+
+from ._nso_games import DEFAULT_MAX_STEPS, DEFAULT_START, GAME_LINES
 
 __all__ = [
     "EloLine",
@@ -74,14 +75,25 @@ __all__ = [
     "game_from_lines",
 ]
 
-#: General Elo of the starting guard in the paper's application to its games.
-DEFAULT_START = 1103.0
-
-#: Largest number of oversight steps :func:`optimal_steps` tries by default.
-DEFAULT_MAX_STEPS = 20
+# DEFAULT_START (general Elo of the starting guard in the paper's application to its games) and
+# DEFAULT_MAX_STEPS (the most steps optimal_steps tries by default) live in _nso_games with the
+# games' lines, which the command line's parsers read without numpy.
 
 # Elo's base-10, 400-point logistic as a natural-log logistic.
 _K = math.log(10.0) / 400.0
+
+
+def _expit(x: float) -> float:
+    """``1 / (1 + exp(-x))`` without overflow: for x < 0 as ``exp(x) / (1 + exp(x))``."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def _log_expit(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``log(expit(x))`` elementwise, as scipy.special.log_expit: ``min(x, 0) - log1p(exp(-|x|))``."""
+    return np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))
 
 
 def _finite(name: str, value: object) -> float:
@@ -176,15 +188,7 @@ def _game(name: str, guard: tuple[float, float], houdini: tuple[float, float]) -
 
 #: The four oversight games of Engels et al. (2025), lines as fitted in the
 #: authors' code (domain Elo = slope * general Elo + intercept, no plateaus).
-GAMES: dict[str, Game] = {
-    g.name: g
-    for g in (
-        _game("mafia", (1.5305382247861692, -622.9317463747565), (0.8344154600833648, 173.2206142928111)),
-        _game("debate", (1.0983942546126946, -47.49890598669299), (0.04936115584058696, 1080.3983558810423)),
-        _game("backdoor-code", (0.7192614624976502, 552.0221384375485), (1.9518243250891987, -1361.61176329289)),
-        _game("wargames", (1.1666737577004682, -229.07366870912878), (0.6795738441484533, 422.0053838057133)),
-    )
-}
+GAMES: dict[str, Game] = {name: _game(name, guard, houdini) for name, (guard, houdini) in GAME_LINES.items()}
 
 
 class _Line(Protocol):
@@ -235,7 +239,7 @@ def win_probability(guard_elo: float, houdini_elo: float) -> float:
     """
     g = _finite("guard_elo", guard_elo)
     h = _finite("houdini_elo", houdini_elo)
-    return float(special.expit(_K * (g - h)))
+    return _expit(_K * (g - h))
 
 
 def error_from_elo(evaluator_elo: float, target_elo: float) -> float:
@@ -271,7 +275,7 @@ def error_from_elo(evaluator_elo: float, target_elo: float) -> float:
     """
     e = _finite("evaluator_elo", evaluator_elo)
     t = _finite("target_elo", target_elo)
-    return float(special.expit(_K * (t - e)))
+    return _expit(_K * (t - e))
 
 
 def _lines(game: _GameLike) -> tuple[_Line, _Line]:
@@ -287,7 +291,7 @@ def _log_success(guard: _Line, houdini: _Line, gap: float, steps: int, start: fl
     j = np.arange(steps, dtype=float)
     guard_elo = np.asarray(guard.domain(start + gap * j / steps), dtype=float)
     houdini_elo = np.asarray(houdini.domain(start + gap * (j + 1.0) / steps), dtype=float)
-    return float(np.sum(special.log_expit(_K * (guard_elo - houdini_elo))))
+    return float(np.sum(_log_expit(_K * (guard_elo - houdini_elo))))
 
 
 def nested_success(game: Game | _GameLike, gap: float, steps: int, *, start: float = DEFAULT_START) -> float:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import math
-from typing import Hashable, Sequence
+from typing import TYPE_CHECKING, Hashable, Sequence
 
-from .adversary import Robustness
-from .bounds import Bounds
-from .importance import Importance
-from .montecarlo import MonteCarloResult
-from .results import METRICS, Analysis
+from ._text import printable
+from .results import METRICS
+
+if TYPE_CHECKING:  # the summaries only read these results; importing them here would be slow
+    from .adversary import Robustness
+    from .bounds import Bounds
+    from .importance import Importance
+    from .montecarlo import MonteCarloResult
+    from .results import Analysis
 
 __all__ = [
     "fmt",
@@ -31,6 +35,11 @@ _NOTES = {
     "false_reject": "P(reject | good work)",
     "youden": "1 - FA - FR (0 = the verdict carries no information)",
 }
+
+
+def _show(node: Hashable) -> str:
+    """A node id as the summaries print it: terminal control and bidi characters escaped."""
+    return printable(str(node))
 
 
 def fmt(x: float | None) -> str:
@@ -87,9 +96,9 @@ def format_summary(
         shown, total = ranked
         title = "every node" if per_node else f"worst evaluators (highest error, {len(shown)} of {total})"
         lines.append(f"{title}:")
-        width = max(len(str(v)) for v, *_ in shown)
+        width = max(len(_show(v)) for v, *_ in shown)
         lines.append(f"  {'node':<{width}}  {'error':>10}  {'false_accept':>12}  {'false_reject':>12}")
-        lines += [f"  {str(v):<{width}}  {fmt(e):>10}  {fmt(fa):>12}  {fmt(fr):>12}" for v, e, fa, fr in shown]
+        lines += [f"  {_show(v):<{width}}  {fmt(e):>10}  {fmt(fa):>12}  {fmt(fr):>12}" for v, e, fa, fr in shown]
     return "\n".join(lines)
 
 
@@ -160,8 +169,10 @@ def format_robustness(r: Robustness) -> str:
     elif r.min_corruptions == 0:
         outcome = "the root approves it without any corruption"
     else:
-        names = ", ".join(str(v) for v in r.chosen)
+        names = ", ".join(_show(v) for v in r.chosen)
         outcome = f"{r.min_corruptions} corruption{'s' if r.min_corruptions > 1 else ''} ({names})"
+        if r.min_corruptions > r.budget:
+            outcome += f", beyond the budget of {r.budget}"
     lines.append(f"  most likely bad outcome (probability {fmt(r.outcome_probability)}): {outcome}")
     return "\n".join(lines)
 
@@ -171,7 +182,7 @@ def format_importance(imp: Importance, k: int = WORST_SHOWN) -> str:
     top = imp.top(k)
     if not top:
         return ""
-    width = max(len("node"), *(len(str(r.node)) for r in top))
+    width = max(len("node"), *(len(_show(r.node)) for r in top))
     lines = [
         f"most important evaluators (root false_accept if each were perfect; {imp.method}):",
         f"  {'node':<{width}}  {'FA if perfect':>13}  {'dFA/dfa':>10}  {'RRW':>8}  {'RAW':>8}",
@@ -180,7 +191,7 @@ def format_importance(imp: Importance, k: int = WORST_SHOWN) -> str:
         rrw = "n/a" if r.risk_reduction_worth is None else f"{r.risk_reduction_worth:.3g}"
         raw = "n/a" if r.risk_achievement_worth is None else f"{r.risk_achievement_worth:.3g}"
         lines.append(
-            f"  {str(r.node):<{width}}  {fmt(r.false_accept_if_perfect):>13}  "
+            f"  {_show(r.node):<{width}}  {fmt(r.false_accept_if_perfect):>13}  "
             f"{fmt(r.d_false_accept['false_accept']):>10}  {rrw:>8}  {raw:>8}"
         )
     return "\n".join(lines)

@@ -31,7 +31,13 @@ from functools import lru_cache
 from typing import Any, Collection
 
 import networkx as nx
-from hypothesis import strategies as st
+
+try:
+    from hypothesis import strategies as st
+except ModuleNotFoundError as exc:  # pragma: no cover - exercised in a subprocess by the tests
+    raise ModuleNotFoundError(
+        "rrm_theory.strategies needs Hypothesis: pip install 'rrm-theory[hypothesis]'", name=exc.name
+    ) from exc
 
 from .spec import from_dict
 

@@ -26,10 +26,12 @@ def run(args, capsys):
 
 def test_json_has_exactly_the_documented_keys(capsys):
     code, out, err = run(["analyze", "models/chip-design.toml", "--json"], capsys)
-    assert code == 0 and err == ""
+    assert code == 0 and err == "" and out.count("\n") == 1  # one JSON line, even for one spec
     obj = json.loads(out)
-    assert list(obj)[:6] == ["name", "nodes", "leaves", "depth", "method", "root"]
-    assert set(list(obj)[6:]) <= {"bounds", "robustness", "importance", "concentration"}  # added beside
+    assert list(obj)[:2] == ["schema", "version"] and obj["schema"] == "rrm-theory/analyze/1"
+    assert obj["version"] == rrm.__version__
+    assert list(obj)[2:8] == ["name", "nodes", "leaves", "depth", "method", "root"]
+    assert set(list(obj)[8:]) <= {"bounds", "robustness", "importance", "concentration", "source", "skipped"}
     assert list(obj["root"]) == ROOT_KEYS
     assert (obj["name"], obj["nodes"], obj["leaves"], obj["depth"], obj["method"]) == (
         "chip-design", 7, 5, 2, "exact")
@@ -82,11 +84,12 @@ def test_comparison_table_for_several_specs(capsys):
     assert "0.2330" in chip and "0.7455" in chip  # exact false_accept, and after one corruption
 
 
-def test_one_bad_spec_among_several_stops_before_any_output(tmp_path, capsys):
+def test_one_bad_spec_among_several_reports_the_good_ones_and_exits_2(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text("[nodes.a]\nprior = 2\n")
-    code, out, err = run(["analyze", CATALOG[0], str(bad)], capsys)
-    assert code == 2 and out == "" and err.count("\n") == 1
+    code, out, err = run(["analyze", CATALOG[0], str(bad), CATALOG[1], "--json"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "bad.toml" in err
+    assert [json.loads(line)["source"] for line in out.splitlines()] == [CATALOG[0], CATALOG[1]]
 
 
 def ring_spec(tmp_path: Path) -> Path:
@@ -133,7 +136,7 @@ def test_monte_carlo_json_block(capsys):
 def test_sample_cap_is_reported_not_silent(capsys):
     code, out, err = run(["analyze", "models/chip-design.toml", "--method", "monte-carlo", "--seed", "1",
                           "--samples", "1000", "--ci-width", "0.001", "--max-samples", "40000", "--json"], capsys)
-    assert code == 0
+    assert code == 4  # a precision target missed
     assert err.startswith("rrm-theory: warning: chip-design: stopped at the sample cap (40,000 episodes)")
     block = json.loads(out)["monte_carlo"]
     assert block["samples"] == 40000 and block["reached"] is False and block["target_ci_width"] == 0.001
@@ -250,4 +253,161 @@ def test_monte_carlo_only_skips_the_analytic_extras(capsys):
 def test_declined_trees_still_get_bounds(tmp_path, capsys):
     obj = json.loads(run(["analyze", str(ring_spec(tmp_path)), "--json", "--seed", "2", "--samples", "5000"],
                          capsys)[1])
-    assert obj["bounds"]["method"] == "fast" and obj["robustness"] is None and obj["importance"] is None
+    assert obj["bounds"]["method"] == "fast" and obj["robustness"] is None
+    assert "exact analysis" in obj["skipped"]["adversary"]
+    assert all(r["intervals"] is not None for r in obj["importance"])  # Monte Carlo importance
+
+
+def test_max_samples_is_a_hard_cap(capsys):
+    """Once, --ci-width 0.0001 with --max-samples 1000 ran 114,688 episodes and exited 0."""
+    code, out, err = run(["analyze", "models/chip-design.toml", "--method", "monte-carlo", "--seed", "1",
+                          "--ci-width", "0.0001", "--max-samples", "1000", "--json"], capsys)
+    block = json.loads(out)["monte_carlo"]
+    assert code == 4 and block["samples"] == 1000 and block["reached"] is False
+    assert err.count("\n") == 1 and "raise --max-samples" in err
+    again = json.loads(run(["analyze", "models/chip-design.toml", "--method", "monte-carlo", "--seed", "1",
+                            "--ci-width", "0.0001", "--max-samples", "1000", "--json", "--workers", "2"],
+                           capsys)[1])["monte_carlo"]
+    assert again == block  # the cut round is reproducible
+
+
+def test_samples_beyond_the_cap_is_a_usage_error(capsys):
+    code, out, err = run(["analyze", "models/chip-design.toml", "--samples", "5000", "--max-samples", "1000"], capsys)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "--max-samples" in err
+
+
+@pytest.mark.parametrize("codes, worst", [([0, 3], 3), ([3, 4], 4), ([4, 1], 1), ([1, 2], 2), ([0, 0], 0)])
+def test_a_batch_exits_with_the_most_serious_status(codes, worst):
+    from rrm_theory.cli import worst_status
+
+    assert worst_status(codes) == worst == worst_status(list(reversed(codes)))
+
+
+def test_exit_status_table_in_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["analyze", "--help"])
+    out = capsys.readouterr().out
+    assert "4 a precision target" in out.replace("\n", " ") and "130/143" in out
+
+
+@pytest.mark.parametrize("option, key", [("--no-adversary", "robustness"), ("--no-importance", "importance")])
+def test_expensive_extras_can_be_skipped(option, key, capsys):
+    obj = json.loads(run(["analyze", "models/chip-design.toml", "--json", option], capsys)[1])
+    assert obj[key] is None and obj["skipped"][{"robustness": "adversary"}.get(key, key)] == option
+
+
+@pytest.mark.parametrize("choice", ["tight", "fast", "none"])
+def test_bounds_option(choice, capsys):
+    obj = json.loads(run(["analyze", "models/chip-design.toml", "--json", "--bounds", choice], capsys)[1])
+    if choice == "none":
+        assert obj["bounds"] is None and obj["skipped"]["bounds"] == "--bounds none"
+    else:
+        assert obj["bounds"]["method"] == choice
+
+
+def test_bounds_budget_decides_and_says_so(capsys):
+    code, out, err = run(["analyze", "models/book-summarization.toml", "--json", "--bounds-budget", "0.001"], capsys)
+    assert code == 0 and json.loads(out)["bounds"]["method"] == "fast"
+    assert "--bounds-budget 0.001" in err and err.count("\n") == 1
+    code, out, _ = run(["analyze", "models/book-summarization.toml", "--json", "--bounds-budget", "60"], capsys)
+    assert json.loads(out)["bounds"]["method"] == "tight"
+
+
+def test_skipped_parts_are_named_in_the_summary(tmp_path, capsys):
+    code, out, err = run(["analyze", str(ring_spec(tmp_path)), "--seed", "2", "--samples", "5000"], capsys)
+    assert code == 0
+    assert "adversary skipped: it needs exact analysis" in out and "importance: Monte Carlo estimates" in out
+
+
+def test_a_budget_of_zero_does_not_claim_a_corruption_happens(capsys):
+    code, out, _ = run(["analyze", "models/chip-design.toml", "--budget", "0"], capsys)
+    line = next(line for line in out.splitlines() if "most likely bad outcome" in line)
+    assert "beyond the budget of 0" in line
+
+
+def test_json_never_carries_nan():
+    from rrm_theory._jsonl import json_line
+
+    with pytest.raises(ValueError, match="root.false_accept"):
+        json_line("analyze", {"root": {"false_accept": float("nan")}})
+
+
+def test_library_defaults_match_the_help(capsys):
+    from rrm_theory import bounds as _b  # noqa: F401  (the function; the module below)
+    import rrm_theory.cli as cli
+    from rrm_theory import intervals, montecarlo
+    from rrm_theory.bounds import DEFAULT_BUDGET
+
+    assert cli.DEFAULT_MAX_SAMPLES == montecarlo.DEFAULT_MAX_SAMPLES and cli.INTERVALS == intervals.INTERVALS
+    assert cli.DEFAULT_BOUNDS_BUDGET == DEFAULT_BUDGET
+
+
+def _children(pid: int) -> set[int]:
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("sig, status", [("SIGTERM", 143), ("SIGINT", 130)])
+def test_a_signal_ends_the_command_and_its_workers(sig, status):
+    """SIGTERM to ``analyze --workers 2`` once left both workers alive, re-parented to init."""
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "rrm_theory", "analyze", "models/book-summarization.toml",
+                             "--method", "monte-carlo", "--samples", "90000000", "--workers", "2", "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_environment())  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        workers: set[int] = set()
+        while len(workers) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            workers = {p for p in _children(proc.pid) if _alive(p)}
+        assert len(workers) >= 2, "the workers did not start"
+        time.sleep(1.0)  # let them get going
+        proc.send_signal(getattr(signal, sig))
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == status and "Traceback" not in err, err
+    time.sleep(0.5)
+    assert not any(_alive(p) for p in workers), "a worker outlived the command"
+
+
+HEAVY = ("sympy", "scipy.stats", "scipy.optimize", "scipy.spatial", "matplotlib")
+
+
+@pytest.mark.parametrize("argv, heavy_allowed", [
+    (["--version"], ()),
+    (["--help"], ()),
+    (["analyze", "models/chip-design.toml", "--method", "exact", "--bounds", "none", "--no-adversary",
+      "--no-importance"], ()),
+    (["analyze", "models/chip-design.toml", "--json"], ()),
+    (["check", "models/chip-design.toml"], ()),
+])  # fmt: skip
+def test_commands_load_only_what_they_need(argv, heavy_allowed):
+    """sympy, scipy.stats and scipy.optimize load only in the code paths that need them."""
+    code = ("import sys, rrm_theory.cli as cli\n"
+            "try:\n    cli.main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+            f"print(sorted(m for m in sys.modules if m.startswith({HEAVY!r})), file=sys.stderr)")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, env=_environment())
+    loaded = eval(done.stderr.strip().splitlines()[-1])
+    assert [m for m in loaded if not m.startswith(heavy_allowed or ("-",))] == [], loaded

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 import rrm_theory as rrm
 from rrm_theory import counterexample
 from rrm_theory.strategies import probabilities, trees
@@ -32,10 +35,33 @@ def test_reproducible_with_a_seed():
     def claim(tree):
         return tree.number_of_nodes() < 4
 
-    first = counterexample(claim, seed=3)
-    again = counterexample(claim, seed=3)
+    first = counterexample(claim, rng=3)
+    again = counterexample(claim, rng=np.random.SeedSequence(3).entropy)
     assert rrm.to_dict(first.tree) == rrm.to_dict(again.tree)
     assert first.tree.number_of_nodes() == 4
+    seeded = counterexample(claim, rng=np.random.SeedSequence(8))  # SPEC 7: a SeedSequence is a seed
+    assert seeded is not None and seeded.tree.number_of_nodes() == 4
+
+
+def test_seed_is_a_deprecated_alias_of_rng():
+    def claim(tree):
+        return tree.number_of_nodes() < 3
+
+    with pytest.warns(DeprecationWarning, match="rng="):
+        old = counterexample(claim, seed=3)
+    assert rrm.to_dict(old.tree) == rrm.to_dict(counterexample(claim, rng=3).tree)
+
+
+@pytest.mark.parametrize("module", ["rrm_theory.strategies", "rrm_theory.counterexamples"])
+def test_without_hypothesis_the_message_names_the_extra(module):
+    """A bare ModuleNotFoundError once; now it says what to install."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['hypothesis'] = None\n"  # makes `import hypothesis` fail
+            f"try:\n    import {module}\nexcept ModuleNotFoundError as e:\n    print(e)")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "pip install 'rrm-theory[hypothesis]'" in done.stdout, done.stderr
 
 
 def test_custom_strategies():

@@ -336,20 +336,112 @@ def test_tangency_threshold_matches_mpmath():
     assert hom.noise_threshold("at_least:3", 8)["bad"]["threshold"] == pytest.approx(float(E), abs=1e-15)
 
 
-def test_module_import_does_not_pull_scipy_stats():
-    # homogeneous.py itself imports no scipy, even once used (the package __init__ is bypassed here: it
-    # imports every module, and rrm_theory.intervals imports scipy.stats)
+def test_numeric_paths_import_neither_sympy_nor_scipy():
+    # fixed points, thresholds with rational exact values, depths and the printed map need no sympy;
+    # symbolic maps, LaTeX and tangencies import it when called
     import subprocess
     import sys
 
     code = (
-        "import pathlib, sys, types\n"
-        "root = pathlib.Path('rrm_theory')\n"
-        "pkg = types.ModuleType('rrm_theory'); pkg.__path__ = [str(root)]; sys.modules['rrm_theory'] = pkg\n"
+        "import sys\n"
         "import rrm_theory.homogeneous as hom\n"
         "hom.noise_threshold('majority', 5); hom.fixed_points(hom.Homogeneous.symmetric('majority', 51, 0.3))\n"
-        "print(sorted(m for m in sys.modules if m == 'scipy' or m.startswith('scipy.')))\n"
+        "hom.deception_threshold('all', 3); hom.metrics_by_depth(hom.Homogeneous.symmetric('any', 9, 0.1, prior=0.5), 5)\n"
+        "hom._expanded_error_map_str(hom.Homogeneous.symmetric('majority', 201, 0.1))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sympy', 'scipy')))\n"
+        "hom.e; print('sympy' in sys.modules)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=pathlib.Path(__file__).parent.parent).stdout  # fmt: skip
-    assert out.strip() == "[]"
+    assert out.split() == ["[]", "True"]
+
+
+def test_the_symbols_are_made_on_first_use():
+    from rrm_theory.homogeneous import D, E, e
+
+    assert (str(e), str(E), str(D)) == ("e", "E", "d") and e.is_nonnegative and hom.e is e
+    model = hom.Homogeneous.symmetric("majority", 3, 0.1)
+    assert hom.error_map(model) == hom.error_map(model, symbol=e)
+    assert hom.error_map(model, symbol=sp.Symbol("x")).free_symbols == {sp.Symbol("x")}
+    with pytest.raises(AttributeError, match="no attribute 'F'"):
+        hom.F  # noqa: B018
+
+
+@settings(max_examples=60, deadline=None)
+@given(models(), st.sampled_from([0, 1]), st.booleans())
+def test_the_printed_map_is_what_sympy_prints(model, truth, root):
+    # the fixed-point JSON's "map" is built without sympy; it must be sympy's str of the expanded map
+    assert hom._expanded_error_map_str(model, truth=truth, root=root) == str(
+        sp.expand(hom.error_map(model, truth=truth, root=root)))
+    assert hom._expanded_error_map(model, truth=truth, root=root) == sp.expand(
+        hom.error_map(model, truth=truth, root=root))
+
+
+@pytest.mark.parametrize("error", [0.0, 0.5, 0.25, 0.1, 0.326, 0.16666666666666666, 0.29289321881345254])
+@pytest.mark.parametrize("rule, k", [("all", 1), ("any", 2), ("majority", 3), ("majority", 4), ("at_least:3", 7)])
+def test_the_map_has_the_rates_written_as_rationals(error, rule, k):
+    # nsimplify read 0.326 as 3*2**(35/283)*3**(279/566)*5**(55/283)*7**(213/566)/49 and
+    # 0.29289321881345254 as 1 - sqrt(2)/2: the map now takes every rate as the decimal written
+    model = hom.Homogeneous.symmetric(rule, k, error)
+    expr = sp.expand(hom.error_map(model))
+    assert all(c.is_Rational for c in sp.Poly(expr, hom.e).all_coeffs())
+    assert hom._expanded_error_map_str(model) == str(expr)
+    assert sp.Poly(expr, hom.e).coeff_monomial(1) == sp.Rational(str(error))  # e' = E + (1 - 2E) m(e), m(0) = 0
+
+
+@pytest.mark.parametrize("k, depth", [(201, 1), (61, 2), (7, 4)])
+def test_the_numeric_joint_map_is_the_exact_analysis_for_wide_committees(k, depth):
+    # the symbolic joint map sums (k+1)(k+2)(k+3)/6 multinomial terms: about 1.4 million at k = 201
+    for rule in ("majority", "any", f"at_least:{k // 3 + 1}"):
+        model = hom.Homogeneous(rule, k, false_accept=0.1, false_reject=0.2, deception=0.05, audit=0.1,
+                                leaf_false_accept=0.3, prior=0.6, coverage=0.9)  # fmt: skip
+        by_map = hom.metrics_by_depth(model, depth)
+        for d in range(depth + 1):
+            exact = rrm.exact_analysis(model.tree(d)).root
+            for metric in ("p_good", "error", "false_accept", "false_reject"):
+                assert by_map[d][metric] == pytest.approx(getattr(exact, metric), abs=1e-12), (rule, d, metric)
+
+
+def test_the_joint_map_turns_into_the_error_map_once_a_truth_is_certain():
+    # prior 1 - 2^-53 over 61 children: the bad truths' mass underflows to 0 after one level, and from
+    # there the error map carries the law (one number instead of four)
+    model = hom.Homogeneous("majority", 61, false_accept=0.1, false_reject=0.2, audit=0.1, leaf_false_accept=0.3,
+                            prior=1 - 2**-53)  # fmt: skip
+    by_map = hom.metrics_by_depth(model, 2)
+    for d in range(3):
+        assert by_map[d]["error"] == pytest.approx(rrm.exact_analysis(model.tree(d)).root.error, abs=1e-12)
+    assert by_map[2]["false_accept"] is None and by_map[2]["p_good"] == 1.0
+    # every truth equal from the start: the error map throughout, as error_by_depth
+    for prior, truth in ((1.0, 1), (0.0, 0)):
+        model = hom.Homogeneous.symmetric("majority", 201, 0.3, leaf_error=0.1, prior=prior)
+        assert [m["error"] for m in hom.metrics_by_depth(model, 30)] == hom.error_by_depth(model, 30, truth=truth)
+
+
+def _naive_metrics(model, depth):
+    """metrics_by_depth without the replay: every level computed."""
+    fa, fr, d, audit = model.rates(False)
+    a, b = 1 - (1 - fa) * (1 - d), fr * (1 - d)
+    below, out = hom._leaf_joint(model), [hom._metrics(hom._leaf_joint(model, root=True))]
+    for _ in range(depth):
+        J = hom._rule_joint(below, model.branching, model.T)
+        out.append(hom._metrics(hom._normalised(hom._apply_joint(J, a=a, b=b, audit=0.0, coverage=model.coverage))))
+        below = hom._normalised(hom._apply_joint(J, a=a, b=b, audit=audit, coverage=model.coverage))
+    return out
+
+
+@pytest.mark.parametrize("rule, k, prior", [("majority", 3, 0.5), ("majority", 5, 0.7), ("any", 4, 0.3),
+                                            ("at_least:2", 3, 0.5)])  # fmt: skip
+def test_replayed_depths_are_the_computed_ones(rule, k, prior):
+    # once a level's law repeats bit for bit the depths are replayed: they must be the very same numbers
+    model = hom.Homogeneous(rule, k, false_accept=0.1, false_reject=0.15, audit=0.05, prior=prior, coverage=0.95)
+    assert hom.metrics_by_depth(model, 400) == _naive_metrics(model, 400)
+
+
+def test_max_depth_reads_an_iterable_only_up_to_the_first_failure():
+    def errors(cap):
+        yield from (0.1, 0.2, 0.3)
+        raise AssertionError("read past the first failure")
+
+    assert hom.max_depth(errors, 0.25) == {"max_depth": 1, "unbounded": False, "errors": [0.1, 0.2, 0.3]}
+    endless = hom.max_depth(lambda cap: iter(lambda: 0.1, None), 0.25, cap=1000)
+    assert endless == {"max_depth": None, "unbounded": True, "errors": [0.1] * 50}

@@ -59,3 +59,22 @@ def test_max_level():
 def test_invalid(options, match):
     with pytest.raises(ValueError, match=match):
         TrainingModel(**options)
+
+
+def test_the_closed_form_reads_the_rates_as_the_decimals_written():
+    # sympy's nsimplify read 0.326 as 3*2**(35/283)*3**(279/566)*5**(55/283)*7**(213/566)/49
+    m = TrainingModel(human_error=0.326, helpers=1, human_vote=False, amplification=0.5)
+    assert str(linear_closed_form(m)) == "163/(500*2**k)"
+
+
+@pytest.mark.parametrize("options", [{}, {"helpers": 5, "amplification": 1.3, "gap": 0.02},
+                                     {"helpers": 1, "human_vote": False, "amplification": 0.9, "gap": 0.01},
+                                     {"helpers": 2, "difficulty": 1.0, "combine_error": 0.03, "rule": "any"}])  # fmt: skip
+def test_fixed_points_are_sign_changes_between_adjacent_floats(options):
+    # each root is bisected to adjacent floats (no scipy) and reported to 12 decimals
+    m = TrainingModel(**options)
+    points = level_fixed_points(m)
+    assert points
+    for x, _ in points:
+        g = [m.step(y, math.inf) - y for y in (x - 1e-11, x, x + 1e-11)]
+        assert abs(g[1]) < 1e-11 and g[0] * g[2] <= 0 or x in (0.0, 0.5)

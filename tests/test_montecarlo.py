@@ -214,3 +214,17 @@ def test_agrees_with_exact_on_weighted_panels(weights):
     result = rrm.monte_carlo(tree, samples=200_000, rng=11)
     for i, v in enumerate(tree):
         assert_consistent(exact.per_node[v], result.counts[i], result.samples)
+
+
+@pytest.mark.parametrize("method, scipy_method", [("wilson", "wilson"), ("clopper-pearson", "exact")])
+def test_intervals_equal_scipy_binomtest(method, scipy_method):
+    from scipy import stats
+
+    from rrm_theory.intervals import proportion_interval
+
+    for n in (1, 2, 7, 100, 12_345):
+        for k in sorted({0, 1, n // 3, n // 2, n - 1, n}):
+            for confidence in (0.5, 0.95, 1 - 1e-7):
+                want = stats.binomtest(k, n).proportion_ci(confidence, method=scipy_method)
+                got = proportion_interval(k, n, confidence, method)
+                assert got == pytest.approx((want.low, want.high), abs=1e-12, rel=1e-10), (k, n, confidence)

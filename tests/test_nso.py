@@ -8,6 +8,7 @@ import warnings
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -306,3 +307,27 @@ NOT_CHECKED: dict[Any, Any] = {x: x for x in ("1500", 2.5, "1,0")}
 def test_invalid_input_is_named_in_a_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --- no scipy: the logistic by hand -------------------------------------------------------------
+
+
+@given(st.floats(-700, 800, allow_nan=False))
+def test_the_logistic_is_scipys(x):
+    # (below -709 scipy's 1 / (1 + exp(-x)) is 0 where exp(x) / (1 + exp(x)) still has subnormal digits)
+    special = pytest.importorskip("scipy.special")
+    from rrm_theory import nso
+
+    assert nso._expit(x) == pytest.approx(float(special.expit(x)), rel=4e-16, abs=1e-320)
+    got = nso._log_expit(np.array([x]))[0]
+    assert got == pytest.approx(float(special.log_expit(x)), rel=4e-16, abs=1e-320)
+
+
+def test_the_games_come_from_one_table():
+    from rrm_theory._nso_games import DEFAULT_MAX_STEPS as STEPS
+    from rrm_theory._nso_games import DEFAULT_START as START
+    from rrm_theory._nso_games import GAME_LINES
+
+    assert list(GAMES) == list(GAME_LINES) and (DEFAULT_START, STEPS) == (START, 20)
+    for name, (guard, houdini) in GAME_LINES.items():
+        assert GAMES[name] == Game(name, EloLine(*guard), EloLine(*houdini))
