@@ -54,7 +54,7 @@ class Compiled:
         return self.n_children == 0
 
 
-def compile_tree(G: nx.DiGraph) -> Compiled:
+def compile_tree(G: nx.DiGraph, *, source: str | None = None) -> Compiled:
     """Read a tree into arrays, checking it on the way (O(n), without copying the graph).
 
     Every analysis compiles its tree, so an edited tree (``tree.nodes[v]["false_accept"]
@@ -62,16 +62,18 @@ def compile_tree(G: nx.DiGraph) -> Compiled:
     :func:`~rrm_theory.tree.validate_tree` checks, and when one fails,
     ``validate_tree`` itself names the node and ``key=value``.
 
+    ``source`` names the file in messages (default ``tree '<name>'``).
+
     Raises
     ------
     SpecError
         The same error a spec file with these values would get.
     """
     if not isinstance(G, nx.DiGraph) or G.is_multigraph() or G.number_of_nodes() == 0:
-        _invalid(G)
+        _invalid(G, source)
     roots = [v for v, d in G.in_degree() if d == 0]
     if len(roots) != 1:
-        _invalid(G)
+        _invalid(G, source)
     root = roots[0]
     succ = G._succ  # adjacency dicts; the public views cost a call per lookup
     total = G.number_of_nodes()
@@ -82,11 +84,11 @@ def compile_tree(G: nx.DiGraph) -> Compiled:
         counts.append(len(kids))
         nodes.extend(kids)
         if len(nodes) > total:  # a node reached twice: several parents or a cycle
-            _invalid(G)
+            _invalid(G, source)
     n = len(nodes)
     index = {v: i for i, v in enumerate(nodes)}
     if n != total or len(index) != n:
-        _invalid(G)
+        _invalid(G, source)
     n_children = np.array(counts, dtype=np.int64)
     first_child = np.empty(n, dtype=np.int64)
     first_child[0] = 1
@@ -112,14 +114,14 @@ def compile_tree(G: nx.DiGraph) -> Compiled:
         for i in inner.tolist():
             forms[i] = _form(data, data[i], int(first_child[i]), int(n_children[i]))
     except (KeyError, TypeError, ValueError, OverflowError):
-        _invalid(G)
+        _invalid(G, source)
     probabilities = [*columns.values(), prior[leaves], coverage[inner]]
     if not all(((x >= 0.0) & (x <= 1.0)).all() for x in probabilities):  # NaN fails both
-        _invalid(G)
+        _invalid(G, source)
     if columns["audit"][0] != 0.0 or "weight" in data[0] or _misplaced(data, leaves, inner, first_child, n_children):
-        _invalid(G)
+        _invalid(G, source)
     if not _graph_ok(G, index):
-        _invalid(G)
+        _invalid(G, source)
     height = np.array(fold_up(parent.tolist(), [0] * n, lambda h, child: max(h, child + 1)), dtype=np.int64)
     groups = [
         (g, float(d["probability"]), np.array(sorted(index[m] for m in d["members"]), dtype=np.int64))
@@ -197,9 +199,9 @@ def _graph_ok(G: nx.DiGraph, index: dict) -> bool:
     return True
 
 
-def _invalid(G: object) -> NoReturn:
+def _invalid(G: object, source: str | None = None) -> NoReturn:
     """Let validate_tree name what is wrong (the cheap checks only know that something is)."""
-    validate_tree(G)  # type: ignore[arg-type]
+    validate_tree(G, source=source)  # type: ignore[arg-type]
     raise SpecError(f"tree {getattr(G, 'graph', {}).get('name', '<unnamed>')!r}: is not a valid evaluation tree")
 
 

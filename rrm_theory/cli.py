@@ -153,10 +153,25 @@ def _parser() -> argparse.ArgumentParser:
                      "<name>.sqlite)")  # fmt: skip
     sim.add_argument("--status", action="store_true", help="print done/total per method; compute nothing")
     sim.add_argument("--export", metavar="FILE", help="write the tidy table (.csv or .parquet) of the studies' points")
-    sim.add_argument("--fresh", action="store_true", help="delete the stored rows first and compute everything")
+    sim.add_argument("--fresh", action="store_true", help="delete the studies' stored rows first and compute them again")
     sim.add_argument("--quick", action="store_true", help="the studies' [quick] axes")
     sim.add_argument("--json", action="store_true", help="one JSON object per computed point (JSON Lines)")
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
+    figures = commands.add_parser(
+        "figures",
+        help="the paper's figures, from the studies in sims/",
+        description="Run the catalog's studies (resuming from their stores) and draw every figure of the set as "
+        "vector PDF and 300-dpi PNG, each with the data it plots as CSV, and a README with the captions.",
+        epilog=_EXIT_HELP,
+    )
+    figures.add_argument("figures", nargs="*", metavar="FIGURE", help="figures of the set (default: all)")
+    figures.add_argument("--sims", default="sims", metavar="DIR", help="the studies folder (default ./sims)")
+    figures.add_argument("--out", metavar="DIR", help="where the files go (default ./figures; with --quick, a "
+                         "scratch folder)")  # fmt: skip
+    figures.add_argument("--format", default="pdf,png", help="comma-separated: pdf, png, svg (default pdf,png)")
+    figures.add_argument("--quick", action="store_true", help="the studies' [quick] axes, stores in a scratch folder")
+    figures.add_argument("--workers", type=whole(1), default=DEFAULT_WORKERS, help=_WORKERS_HELP)
+    figures.add_argument("--scheduler", metavar="ADDRESS", help="run the studies on a Dask cluster (see sim)")
     add_theory_commands(commands)
     return parser
 
@@ -478,6 +493,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             from ._cli_sim import run_sim
 
             return run_sim(args, sys.stdout, sys.stderr)
+        if args.command == "figures":
+            from ._cli_figures import run_figures
+
+            return run_figures(args, sys.stdout, sys.stderr)
         return _analyze(args, sys.stdout, sys.stderr)
     except SpecError as exc:
         print(f"rrm-theory: error: {exc}", file=sys.stderr)

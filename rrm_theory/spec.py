@@ -57,6 +57,7 @@ from ._text import printable, quote
 from .errors import SpecError
 from .nso import error_from_elo
 from .rules import parse_rule
+from ._compile import compile_tree
 from .tree import NODE_KEYS, bfs_order, check_one_root, check_value, show_value, tree_root, validate_tree
 
 __all__ = [
@@ -526,7 +527,7 @@ def from_dict(
         if key in spec:
             G.graph[key] = check_value(key, spec[key], label)
     G.graph["blind_spots"] = _read_blind_spots(spec.get("blind_spots", {}), label)
-    validate_tree(G, source=label)
+    compile_tree(G, source=label)  # every check of validate_tree, vectorised; it names what fails
     return G
 
 

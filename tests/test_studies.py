@@ -302,3 +302,12 @@ def test_logspace_and_whole_number_spacing():
                                       "game": {"values": ["debate"]}}})  # fmt: skip
     assert [dict(p.values)["gap"] for p in study.points()] == [10.0, 100.0, 1000.0]
     assert np.allclose([dict(p.values)["gap"] for p in study.points()], [10, 100, 1000])
+
+
+def test_fresh_clears_only_its_own_study_in_a_shared_store(tmp_path):
+    a = write(tmp_path, BASE, "a.toml")
+    b = write(tmp_path, BASE.replace("[0, 1, 2]", "[3, 4]").replace('"generate.depth" = [1]', '"generate.depth" = [3]'), "b.toml")
+    store = str(tmp_path / "shared.sqlite")
+    assert main(["sim", str(a), str(b), "--store", store, "--fresh", "--quick", "--workers", "1", "--quiet"]) == 0
+    with Store(store) as s:
+        assert len(s.done()) == 16  # both studies' quick points survive

@@ -31,7 +31,8 @@ class Executor:
         raise NotImplementedError
 
     def share(self, obj: Any) -> Any:
-        """A handle to ``obj`` to put in tasks in its place; ``fn`` receives ``obj``.
+        """A handle to ``obj`` to put in tasks in its place (as a task, or in a task's
+        tuples, lists and dicts); ``fn`` receives ``obj``.
 
         Here the handle is ``obj`` itself (pickled with each task); a cluster sends
         it to every worker once.
@@ -106,6 +107,10 @@ class Processes(Executor):
 
 
 _CLOSE_SECONDS = 10  # close() and abort() give up on an unresponsive scheduler after this
+# Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536, which fixes glibc's thresholds so that
+# every array of a Monte Carlo chunk (megabytes, allocated and freed per chunk) is fresh pages from the
+# kernel: chunks sample 2x slower. A local cluster is started without it (docs/studies.md, section 5).
+_TRIM = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
 
 
 class Dask(Executor):
@@ -117,8 +122,9 @@ class Dask(Executor):
         ``tcp://HOST:PORT`` of a running scheduler (any address ``distributed.Client``
         takes), or ``"local"`` for a ``LocalCluster`` of ``workers`` processes, one
         thread each and no dashboard, started here and stopped by :meth:`close`.
-    workers : int
-        The size of a local cluster (a running cluster has its own workers).
+    workers : int, optional
+        The size of a local cluster (default: every CPU this process may use); a
+        running cluster has its own workers.
     timeout : float, optional, keyword-only
         Seconds to wait for the scheduler; default Dask's
         ``distributed.comm.timeouts.connect`` (30 s, or the environment's
@@ -131,13 +137,14 @@ class Dask(Executor):
 
     Notes
     -----
-    The tasks of a worker that dies are run again on another by the scheduler
-    (up to ``distributed.scheduler.allowed-failures`` lost workers per task, 3 by
-    default; then an RRMError); every task yields its result exactly once. A
-    task that raises is a bug and is not retried: its error reaches the caller.
+    The tasks of a worker that dies are run again on another by the scheduler;
+    a task lost with ``distributed.scheduler.allowed-failures`` + 1 workers in
+    turn (4 by default) is an RRMError, as is losing the scheduler. Every task
+    yields its result exactly once. A task that raises is a bug and is not
+    retried: its error reaches the caller.
     """
 
-    def __init__(self, address: str, workers: int, *, timeout: float | None = None):
+    def __init__(self, address: str, workers: int | None = None, *, timeout: float | None = None):
         try:
             from distributed import Client, LocalCluster
         except ModuleNotFoundError:
@@ -145,9 +152,13 @@ class Dask(Executor):
         self.address = address
         self.cluster = None
         if address == "local":
+            import dask
+
+            workers = default_workers() if workers is None else workers
             try:
-                self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                            dashboard_address=None)  # fmt: skip
+                with dask.config.set({_TRIM: None}):  # glibc's own malloc thresholds: see _TRIM
+                    self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                dashboard_address=None)  # fmt: skip
             except (OSError, RuntimeError, TimeoutError) as exc:  # its worker processes failed to start
                 raise RRMError(f"cannot start a local Dask cluster of {workers} workers: {exc}") from None
             try:

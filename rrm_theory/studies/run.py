@@ -151,7 +151,7 @@ def run_study(
     quick : bool, keyword-only
         Use the study's ``[quick]`` axes.
     fresh : bool, keyword-only
-        Delete the stored rows first.
+        Delete this study's stored rows first (other studies' rows in the store stay).
     batch_size : int, keyword-only
         Points per task (default: a few tasks per worker, at most 64 points each).
     progress : callable, keyword-only
@@ -183,9 +183,9 @@ def run_study(
     from .. import __version__
 
     start = time.perf_counter()
-    if fresh:
-        store.clear()
     points = study.points(quick=quick)
+    if fresh:  # this study's rows only: a store may be shared with other studies
+        store.clear((p.key, p.method) for p in points)
     done = store.done()
     old = store.versions() - {__version__}
     if old and not fresh:

@@ -137,9 +137,14 @@ class Store:
             self.db.execute("ROLLBACK")
             raise
 
-    def clear(self) -> None:
-        """Delete every row (``--fresh``)."""
-        self.db.execute("DELETE FROM results")
+    def clear(self, keys: Iterable[tuple[str, str]] | None = None) -> None:
+        """Delete the rows of these (key, method) pairs, or every row (``--fresh``)."""
+        if keys is None:
+            self.db.execute("DELETE FROM results")
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.executemany("DELETE FROM results WHERE key = ? AND method = ?", list(keys))
+        self.db.execute("COMMIT")
 
     def rows(self, keys: Iterable[tuple[str, str]] | None = None) -> Iterator[Row]:
         """Stored rows (all, or those of the given (key, method) pairs), in insertion order."""

@@ -116,6 +116,7 @@ class Study:
     base: dict[str, Any]
     axes: list[list[tuple[str, list[Any]]]]
     quick: dict[str, list[Any]] = field(default_factory=dict)
+    _cache: dict[bool, list[Point]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def label(self) -> str:
@@ -130,6 +131,8 @@ class Study:
             For a point whose spec is not valid, naming the study file, the axis
             values and the key.
         """
+        if quick in self._cache:  # resolving and validating every point once is enough
+            return list(self._cache[quick])
         dims = [[(p, self.quick.get(p, v) if quick else v) for p, v in dim] for dim in self.axes]
         for dim in dims:
             lengths = {len(v) for _, v in dim}
@@ -145,7 +148,8 @@ class Study:
                 if (point.key, point.method) not in seen:
                     seen.add((point.key, point.method))
                     out.append(point)
-        return out
+        self._cache[quick] = out
+        return list(out)
 
     def _resolve(self, values: tuple[tuple[str, Any], ...]) -> Iterator[Point]:
         where = f"{self.label}: " + ", ".join(f"{path}={_show(v)}" for path, v in values) if values else self.label

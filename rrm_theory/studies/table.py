@@ -112,6 +112,9 @@ def results(store: Store | str | Path, study: Study | None = None, *, quick: boo
         lead = columns[: columns.index("method") + 1]
         rest = [c for c in columns if c not in lead and c not in METRIC_COLUMNS]
         table = table[lead + list(METRIC_COLUMNS) + rest]
+    for column in ("corruptions", "rank", "samples"):  # whole numbers, with gaps where they do not apply
+        if column in table:
+            table[column] = table[column].astype("Int64")
     return table
 
 
