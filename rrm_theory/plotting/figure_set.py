@@ -330,7 +330,7 @@ FIGURES: tuple[Figure, ...] = (
     Figure("training-levels", "training-levels.toml", 2, (1, 2),
            "Does recursive training stay accurate level after level, against optimisation pressure?",
            _training_levels),
-    Figure("nested-oversight", "nested-oversight.toml", 2, (1, 2),
+    Figure("nso-nested-oversight", "nested-oversight.toml", 2, (1, 2),
            "Nested scalable oversight (Engels et al. 2025): how likely does it succeed over a capability gap, and "
            "with how many steps?", _nested),
 )

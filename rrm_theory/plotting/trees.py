@@ -138,7 +138,7 @@ def tree_diagram(
     import matplotlib as mpl
 
     cmap = mpl.colormaps[mpl.rcParams["image.cmap"]].with_extremes(bad="0.85")  # undefined metric: grey
-    nodes = ax.scatter(xy[:, 0], xy[:, 1], c=np.ma.masked_invalid(arr), s=140, zorder=3, edgecolors="black",
+    nodes = ax.scatter(xy[:, 0], xy[:, 1], c=arr, s=140, zorder=3, edgecolors="black",
                        linewidths=0.5, vmin=0.0, vmax=max(0.05, float(np.nanmax(arr)) if np.isfinite(arr).any() else 1.0),
                        plotnonfinite=True, cmap=cmap)  # fmt: skip
     groups = tree.graph.get("blind_spots", {})
