@@ -311,3 +311,20 @@ def test_fresh_clears_only_its_own_study_in_a_shared_store(tmp_path):
     assert main(["sim", str(a), str(b), "--store", store, "--fresh", "--quick", "--workers", "1", "--quiet"]) == 0
     with Store(store) as s:
         assert len(s.done()) == 16  # both studies' quick points survive
+
+
+def test_sim_json_lines_match_the_schema(tmp_path, capsys):
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((Path(__file__).resolve().parent.parent / "docs" / "schemas" / "sim.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    check = jsonschema.Draft202012Validator(schema)
+    sims = Path(__file__).resolve().parent.parent / "sims"
+    seen = set()
+    for name in ("adversary-catalog", "nested-oversight", "depth-by-rule"):
+        main(["sim", str(sims / f"{name}.toml"), "--quick", "--store", str(tmp_path / f"{name}.sqlite"),
+              "--json", "--quiet"])  # fmt: skip
+        for line in capsys.readouterr().out.splitlines():
+            obj = json.loads(line)
+            check.validate(obj)
+            seen.add(obj["method"])
+    assert {"exact", "robustness", "nso", "monte-carlo", "bounds"} <= seen
