@@ -28,6 +28,8 @@ _SOURCES = {
     "SpecError": "errors",
     "ExactRefused": "errors",
     "exact_analysis": "exact",
+    "compile_tree": "_compile",
+    "Compiled": "_compile",
     "monte_carlo": "montecarlo",
     "MonteCarloResult": "montecarlo",
     "Estimate": "montecarlo",
@@ -63,13 +65,15 @@ _SOURCES = {
     "tree_depth": "tree",
     "tree_leaves": "tree",
 }
-_MODULES = ("homogeneous", "levels", "nso")
+_MODULES = ("homogeneous", "levels", "nso", "uncertainty", "fit", "readwrite")
 
 __all__ = [
     "RRMError",
     "SpecError",
     "ExactRefused",
     "exact_analysis",
+    "compile_tree",
+    "Compiled",
     "monte_carlo",
     "robustness",
     "check_assumptions",
@@ -85,6 +89,9 @@ __all__ = [
     "homogeneous",
     "levels",
     "nso",
+    "uncertainty",
+    "fit",
+    "readwrite",
     "importance",
     "Importance",
     "NodeImportance",

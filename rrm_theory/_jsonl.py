@@ -26,6 +26,8 @@ SCHEMAS = {
     "levels": 1,
     "nso": 1,
     "sim": 1,
+    "fit": 1,
+    "export": 1,
 }
 
 

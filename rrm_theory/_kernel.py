@@ -3,7 +3,9 @@
 A node's state, per conditioning scenario ("instance"), is
 
 * ``lp[y] = log P(Y = y)``: both outcomes in log space, so neither underflows
-  however deep the tree or rare the event;
+  however deep the tree or rare the event; the exact pass carries each as a
+  pair of doubles (``lq`` the low part, :mod:`rrm_theory._logpair`), so that a
+  log of -400 built from thousands of nodes is still exact to about 1e-16;
 * ``p[y, x] = P(X = x | Y = y)`` for a 0/1 report X (the input U, the
   evaluator's report V or the parent's view R), with *both* entries of each
   row kept, each computed as a sum of non-negative terms. A rate of 1e-20 is
@@ -12,51 +14,110 @@ A node's state, per conditioning scenario ("instance"), is
 Every step below (error channel, overrides, audit, coverage, aggregation)
 is a mixture with non-negative weights in this representation: there is no
 subtraction of probabilities anywhere, hence no cancellation.
+
+Because both complements are kept, rounding can leave a law's total slightly
+off 1; a parent's law is a product of its children's, so such an excess would
+compound with the number of nodes below (a relative error growing like n, and a
+``P(Y = 1)`` above 1 on a big tree). Every node's law is therefore renormalised
+as it is made (:func:`node_law`): the error stays that of a few roundings per
+level, whatever the size of the tree.
+
+The functions taking ``lq`` accept None there: plain doubles, for the callers
+that do not need the extra precision (importance, the bounds).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ._binary_rule import binary_rule
 from ._jury import JURY_MIN, iid_instances, iid_rule
+from ._logpair import add, log1m_pair, log_pair, lse2, shift
 from ._rule_program import RuleProgram, rule_program
 
-__all__ = ["threshold_rule", "held_rule", "program_step", "apply_coverage", "node_input", "evaluator"]
+__all__ = ["threshold_rule", "held_rule", "program_step", "apply_coverage", "node_input", "node_law", "evaluator",
+           "normalise", "normalise_log"]  # fmt: skip
 
 _IDENTITY = np.eye(2)
 
 
-def _mix2(t0: np.ndarray, C0: np.ndarray, t1: np.ndarray, C1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row-wise mixture of two sources: ``t`` (G, S) log-weights, ``C`` (G, S, S) rows."""
-    total = np.logaddexp(t0, t1)
-    empty = ~np.isfinite(total)
-    safe = np.where(empty, 0.0, total)
-    w0 = np.where(empty, 1.0, np.exp(t0 - safe))
-    w1 = np.where(empty, 0.0, np.exp(t1 - safe))
-    return total, w0[..., None] * C0 + w1[..., None] * C1
+def normalise(p: np.ndarray) -> np.ndarray:
+    """Rows ``p[..., x]`` of 0/1 laws scaled to sum to 1, in place (a zero row is left as it is)."""
+    total = p[..., 0] + p[..., 1]
+    np.divide(p, total[..., None], out=p, where=total[..., None] > 0)
+    return p
 
 
-def _segments(t: np.ndarray, C: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mix runs of consecutive rows: ``t`` (G, A) log-weights, ``C`` (G, A, S) rows, runs
-    beginning at ``starts``. Returns per run ``log sum exp(t)`` (G, k) and the weighted
+def normalise_log(lp: np.ndarray, lq: np.ndarray | None = None, keep: int | None = None) -> np.ndarray:
+    """``log P(Y = y)`` (``lp[..., y]``, low parts ``lq`` or None) corrected to total 1, in place.
+
+    ``keep`` (0 or 1, with ``lq``) names an outcome whose log is a plain sum of the
+    children's (``all``: P(Y = 1) is a product), exact to the pairs' precision: it is
+    left alone and the other outcome takes the whole correction. Shifting it too would
+    put a rounding of the total into a log that the nodes above add up thousands of
+    times. Without ``keep`` both logs are shifted alike.
+    """
+    if lq is None:
+        total = np.logaddexp(lp[..., 0], lp[..., 1])
+        lp -= np.where(np.isfinite(total), total, 0.0)[..., None]
+        return lp
+    hi, lo, _, _ = lse2(lp[..., 0], lq[..., 0], lp[..., 1], lq[..., 1], shares=False)
+    finite = np.isfinite(hi)
+    total = np.where(finite, hi + lo, 0.0)
+    if np.abs(total).max(initial=0.0) >= 1e-8:  # not a rounding's worth: a proper shift
+        lp[...], lq[...] = add(lp, lq, -np.where(finite, hi, 0.0)[..., None], -np.where(finite, lo, 0.0)[..., None])
+        return lp
+    if keep is None:
+        shift(lq, lp, total[..., None])
+        return lp
+    other = lp[..., 1 - keep]
+    with np.errstate(over="ignore", invalid="ignore"):
+        excess = np.expm1(total) * np.exp(-other)  # the excess mass, as a share of the other outcome's
+    ok = np.isfinite(other) & (np.abs(excess) < 0.5)  # (NaN fails)
+    lq[..., 1 - keep] += np.log1p(-np.where(ok, excess, 0.0))
+    odd = ~ok & (total != 0.0)
+    if odd.any():  # the other outcome too unlikely to take it: both shift
+        lq[odd] -= np.where(np.isfinite(lp[odd]), total[odd, None], 0.0)
+    return lp
+
+
+def _mix2(t0: np.ndarray, q0: np.ndarray | None, C0: np.ndarray, t1: np.ndarray, q1: np.ndarray | None,
+          C1: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:  # fmt: skip
+    """Row-wise mixture of two sources: ``t`` (G, S) log-weights (``q`` low parts), ``C`` (G, S, S) rows."""
+    total, tq, w0, w1 = lse2(t0, 0.0 if q0 is None else q0, t1, 0.0 if q1 is None else q1)
+    return total, (None if q0 is None else tq), w0[..., None] * C0 + w1[..., None] * C1
+
+
+def _segments(t: np.ndarray, tq: np.ndarray | None, C: np.ndarray, starts: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:  # fmt: skip
+    """Mix runs of consecutive rows: ``t`` (G, A) log-weights (``tq`` low parts), ``C`` (G, A, S)
+    rows, runs beginning at ``starts``. Returns per run ``log sum exp(t)`` (G, k) and the weighted
     average row (G, k, S); where every weight of a run is zero its first row stands in."""
     if len(starts) == t.shape[1]:  # nothing merges
-        return t, C
+        return t, tq, C
     peak = np.maximum.reduceat(t, starts, axis=1)
     finite = np.isfinite(peak)
     lengths = np.diff(np.append(starts, t.shape[1]))
     seg = np.repeat(np.arange(len(starts)), lengths)
     with np.errstate(invalid="ignore"):
-        w = np.exp(t - np.where(finite, peak, 0.0)[:, seg])
+        x = t - np.where(finite, peak, 0.0)[:, seg]
+        if tq is not None:  # the peak's low part stays out of the exponentials (it is below their rounding)
+            peak_q = np.maximum.reduceat(np.where(x == 0.0, tq, -np.inf), starts, axis=1)
+            peak_q[~finite] = 0.0
+            x += tq - peak_q[:, seg]
+        w = np.exp(x)
     w[~finite[:, seg]] = 0.0
     first = np.zeros(t.shape[1], dtype=bool)
     first[starts] = True
     w[~finite[:, seg] & first[None, :]] = 1.0
     s = np.add.reduceat(w, starts, axis=1)
-    with np.errstate(divide="ignore"):
-        total = np.where(finite, peak + np.log(s), -np.inf)
+    log_s = np.log(s)
+    if tq is None:
+        total, total_q = np.where(finite, peak + log_s, -np.inf), None
+    else:
+        total, total_q = add(peak, peak_q, np.where(finite, log_s, 0.0), 0.0)
     row = np.add.reduceat(w[..., None] * C, starts, axis=1) / s[..., None]
-    return total, row
+    return total, total_q, row
 
 
 def _scatter_columns(C: np.ndarray, runs: tuple[np.ndarray, np.ndarray], size: int) -> np.ndarray:
@@ -69,17 +130,42 @@ def _scatter_columns(C: np.ndarray, runs: tuple[np.ndarray, np.ndarray], size: i
     return out
 
 
-def _expand(t: np.ndarray, C: np.ndarray, targets: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+def _expand(t: np.ndarray, tq: np.ndarray | None, C: np.ndarray, targets: np.ndarray, size: int
+            ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:  # fmt: skip
     """Rows placed at ``targets`` of ``size`` rows; the others impossible (a unit row stands in)."""
     if len(targets) == size:
-        return t, C
+        return t, tq, C
     G, _, S = C.shape
     tf = np.full((G, size), -np.inf)
     Cf = np.zeros((G, size, S))
     Cf[:, :, 0] = 1.0
     tf[:, targets] = t
     Cf[:, targets] = C
-    return tf, Cf
+    qf = None
+    if tq is not None:
+        qf = np.zeros((G, size))
+        qf[:, targets] = tq
+    return tf, qf, Cf
+
+
+def _step(L: np.ndarray, Lq: np.ndarray | None, C: np.ndarray, lp: np.ndarray, lq: np.ndarray | None,
+          pr: np.ndarray, program: RuleProgram, j: int
+          ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:  # fmt: skip
+    """:func:`program_step` with the truth logs as pairs (``Lq``, ``lq`` low parts, or None)."""
+    size = program.sizes[j + 1]
+    moved = [_scatter_columns(C, program.runs[j][r], size) for r in (0, 1)]
+    parts = []
+    for y in (0, 1):
+        Cy = pr[:, y, 0, None, None] * moved[0] + pr[:, y, 1, None, None] * moved[1]
+        starts, targets = program.runs[j][y]
+        if Lq is None or lq is None:
+            t, tq = L + lp[:, y, None], None
+        else:
+            t, tq = add(L, Lq, lp[:, y, None], lq[:, y, None])
+        t, tq, row = _segments(t, tq, Cy, starts)
+        parts.append(_expand(t, tq, row, targets, size))
+    (t0, q0, C0), (t1, q1, C1) = parts
+    return _mix2(t0, q0, C0, t1, q1, C1)
 
 
 def program_step(
@@ -87,16 +173,8 @@ def program_step(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fold child j into the state: ``L`` (G, A) log P(truth class), ``C`` (G, A, A)
     P(report class | truth class); ``lp`` (G, 2) and ``pr`` (G, 2, 2) the child's laws."""
-    size = program.sizes[j + 1]
-    moved = [_scatter_columns(C, program.runs[j][r], size) for r in (0, 1)]
-    parts = []
-    for y in (0, 1):
-        Cy = pr[:, y, 0, None, None] * moved[0] + pr[:, y, 1, None, None] * moved[1]
-        starts, targets = program.runs[j][y]
-        t, row = _segments(L + lp[:, y, None], Cy, starts)
-        parts.append(_expand(t, row, targets, size))
-    (t0, C0), (t1, C1) = parts
-    return _mix2(t0, C0, t1, C1)
+    L, _, C = _step(L, None, C, lp, None, pr, program, j)
+    return L, C
 
 
 def threshold_rule(
@@ -125,83 +203,147 @@ def threshold_rule(
     Children are folded in one at a time (:mod:`rrm_theory._rule_program`),
     carrying for every class ``a`` of the truth's partial sum its
     log-probability ``L[a]`` and the conditional law ``C[a, b]`` of the
-    report's class. Instances whose many unit-weight children are all alike
-    use the closed form of :mod:`rrm_theory._jury` instead.
+    report's class. Two unit-weight children take a closed form
+    (:mod:`rrm_theory._binary_rule`), and instances whose many unit-weight
+    children are all alike the closed form of :mod:`rrm_theory._jury`.
     """
+    out_lp, _, out_pu = _rule(lp, None, pr, weights, T)
+    return out_lp, out_pu
+
+
+def _rule(lp: np.ndarray, lq: np.ndarray | None, pr: np.ndarray, weights: tuple[int, ...], T: int
+          ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:  # fmt: skip
+    """:func:`threshold_rule` with the truth logs as pairs (``lq`` low parts, or None)."""
     G, n = lp.shape[:2]
+    if n == 2 and weights == (1, 1):
+        return binary_rule(lp, lq, pr, T)
     out_lp = np.empty((G, 2))
+    out_lq = None if lq is None else np.zeros((G, 2))
     out_pu = np.empty((G, 2, 2))
     rest = np.arange(G)
     if n >= JURY_MIN and all(w == 1 for w in weights):
         alike = iid_instances(lp, pr)
-        if alike.any():
+        if alike.any():  # the closed form is in plain doubles (its low parts stay 0)
             out_lp[alike], out_pu[alike] = iid_rule(lp[alike, 0], pr[alike, 0], n, T, T)
             rest = np.flatnonzero(~alike)
     if len(rest):
         program = rule_program(weights, T)
         L = np.zeros((len(rest), 1))
+        Lq = None if lq is None else np.zeros((len(rest), 1))
         C = np.ones((len(rest), 1, 1))
         lp_r, pr_r = lp[rest], pr[rest]
+        lq_r = None if lq is None else lq[rest]
         for j in range(n):
-            L, C = program_step(L, C, lp_r[:, j], pr_r[:, j], program, j)
+            L, Lq, C = _step(L, Lq, C, lp_r[:, j], None if lq_r is None else lq_r[:, j], pr_r[:, j], program, j)
         out_lp[rest], out_pu[rest] = L, C
-    return out_lp, out_pu
+        if out_lq is not None:
+            out_lq[rest] = Lq
+    return out_lp, out_lq, out_pu
 
 
 def apply_coverage(lp_rule: np.ndarray, pu: np.ndarray, coverage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``Y = rule(Y_c) AND H`` with ``P(H = 1) = coverage``; U is independent of H."""
+    lp, _, out = _coverage(lp_rule, None, pu, coverage)
+    return lp, out
+
+
+def _coverage(lp_rule: np.ndarray, lq: np.ndarray | None, pu: np.ndarray, coverage: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:  # fmt: skip
+    """:func:`apply_coverage` with the truth logs as pairs (``lq`` low parts, or None)."""
     if (coverage == 1.0).all():
-        return lp_rule, pu
-    with np.errstate(divide="ignore"):
-        log_h = np.log(coverage)
-        log_not_h = np.log1p(-coverage)
-    uncovered = lp_rule[:, 1] + log_not_h  # rule holds, H = 0
-    lp = np.stack([np.logaddexp(lp_rule[:, 0], uncovered), lp_rule[:, 1] + log_h], axis=1)
-    empty = ~np.isfinite(lp[:, 0])
-    safe = np.where(empty, 0.0, lp[:, 0])
-    w_rule = np.where(empty, 1.0, np.exp(lp_rule[:, 0] - safe))
-    w_unc = np.where(empty, 0.0, np.exp(uncovered - safe))
+        return lp_rule, lq, pu
+    log_h, log_h_lo = log_pair(coverage)
+    log_not_h, log_not_h_lo = log1m_pair(coverage)
+    q = np.zeros_like(lp_rule) if lq is None else lq
+    uncovered = add(lp_rule[:, 1], q[:, 1], log_not_h, log_not_h_lo)  # rule holds, H = 0
+    lp0, lq0, w_rule, w_unc = lse2(lp_rule[:, 0], q[:, 0], *uncovered)
+    lp1, lq1 = add(lp_rule[:, 1], q[:, 1], log_h, log_h_lo)
     out = pu.copy()
     out[:, 0] = w_rule[:, None] * pu[:, 0] + w_unc[:, None] * pu[:, 1]
-    return lp, out
+    return np.stack([lp0, lp1], axis=1), (None if lq is None else np.stack([lq0, lq1], axis=1)), out
 
 
 def node_input(
     lp: np.ndarray, pr: np.ndarray, weights: tuple[int, ...], T: int, coverage: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """A node's truth and input from its children's: ``lp`` (G, n, 2), ``pr`` (G, n, 2, 2)
-    -> ``log P(Y = y)`` (G, 2) and ``P(U = u | Y = y)`` (G, 2, 2)."""
+    -> ``log P(Y = y)`` (G, 2) and ``P(U = u | Y = y)`` (G, 2, 2), both normalised."""
+    lp_out, _, pu_out = node_law(lp, None, pr, weights, T, coverage)
+    return lp_out, pu_out
+
+
+def node_law(lp: np.ndarray, lq: np.ndarray | None, pr: np.ndarray, weights: tuple[int, ...], T: int,
+             coverage: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:  # fmt: skip
+    """:func:`node_input` with the truth logs as pairs: ``lq`` (G, n, 2) the children's low parts
+    (or None) -> the node's ``lp``, ``lq`` (G, 2) and ``pu`` (G, 2, 2), normalised (fresh arrays)."""
+    covered = not (coverage == 1.0).all()
     if len(weights) == 1:  # every rule passes a single child's value through
-        lp_rule, pu_rule = lp[:, 0], pr[:, 0]
+        lp_rule, lq_rule, pu_rule = lp[:, 0].copy(), None if lq is None else lq[:, 0].copy(), pr[:, 0].copy()
+        if not covered:  # the child's law, as normalised as it was
+            return lp_rule, lq_rule, pu_rule
+        keep: int | None = 1
     else:
-        lp_rule, pu_rule = threshold_rule(lp, pr, weights, T)
-    return apply_coverage(lp_rule, pu_rule, coverage)
+        lp_rule, lq_rule, pu_rule = _rule(lp, lq, pr, weights, T)
+        keep = _sum_outcome(weights, T)
+    lp_out, lq_out, pu_out = _coverage(lp_rule, lq_rule, pu_rule, coverage)
+    if covered and keep == 0:  # P(Y = 0) now mixes in the uncovered defects; P(Y = 1) is still a sum
+        keep = None
+    return normalise_log(lp_out, lq_out, keep), lq_out, normalise(pu_out)
+
+
+def _sum_outcome(weights: tuple[int, ...], T: int) -> int | None:
+    """The outcome whose log a rule makes as a plain sum of its children's (no log-sum-exp),
+    or None: 1 when every child must accept, 0 when any acceptance suffices."""
+    if len(weights) >= JURY_MIN and all(w == 1 for w in weights):
+        return None  # alike children take the closed form, a sum of binomial terms
+    if T == sum(weights):
+        return 1
+    if T <= min(weights):
+        return 0
+    return None
 
 
 def evaluator(
-    pu: np.ndarray,
+    pu: np.ndarray | None,
     false_accept: np.ndarray,
     false_reject: np.ndarray,
     log_keep: np.ndarray,
     audit: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
+    *,
+    out: tuple[np.ndarray, np.ndarray | None] | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """From the input law ``P(U | Y)`` to the report ``P(V | Y)`` and the parent's view ``P(R | Y)``.
 
     ``log_keep`` is the log-probability that no override (deception,
-    influence, blind spot) fires, given the instance's shared events.
+    influence, blind spot) fires, given the instance's shared events. A row of
+    ``pu`` that sums to 1 gives rows that do, to a rounding (the parent renormalises).
+    ``pu`` None stands for a leaf's input, ``U = Y``. ``out``: the arrays to write the two
+    laws into (the second None: R is V, no audit anywhere); by default new ones.
     """
-    fa = false_accept[:, None]
-    fr = false_reject[:, None]
-    pw = np.empty_like(pu)
-    pw[..., 1] = pu[..., 1] * (1.0 - fr) + pu[..., 0] * fa
-    pw[..., 0] = pu[..., 1] * fr + pu[..., 0] * (1.0 - fa)
-    keep = np.exp(log_keep)[:, None]
-    sway = -np.expm1(log_keep)[:, None]
-    pv = np.empty_like(pu)
-    pv[..., 0] = pw[..., 0] * keep
-    pv[..., 1] = pw[..., 1] + pw[..., 0] * sway
-    a = audit[:, None, None]
-    pr = (1.0 - a) * pv + a * _IDENTITY
+    shape = (len(false_accept), 2, 2)
+    pv, pr = (np.empty(shape), np.empty(shape)) if out is None else out
+    v0, v1 = pv[..., 0], pv[..., 1]
+    if pu is None:  # a leaf: U = Y, so W is the channel itself
+        pv[:, 0, 0], pv[:, 0, 1] = 1.0 - false_accept, false_accept
+        pv[:, 1, 0], pv[:, 1, 1] = false_reject, 1.0 - false_reject
+    else:
+        fa = false_accept[:, None]
+        fr = false_reject[:, None]
+        u0, u1 = pu[..., 0], pu[..., 1]
+        np.multiply(u1, 1.0 - fr, out=v1)  # the honest judgement W, then the overrides
+        v1 += u0 * fa
+        np.multiply(u1, fr, out=v0)
+        v0 += u0 * (1.0 - fa)
+    if log_keep.any():
+        v1 += v0 * -np.expm1(log_keep)[:, None]
+        v0 *= np.exp(log_keep)[:, None]
+    if pr is not None:
+        if audit.any():
+            a = audit[:, None, None]
+            np.multiply(pv, 1.0 - a, out=pr)
+            pr += a * _IDENTITY
+        else:
+            pr[...] = pv
     return pv, pr
 
 

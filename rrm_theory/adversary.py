@@ -25,6 +25,7 @@ import numpy as np
 
 from .errors import RRMError
 from ._adversary_dp import root_cost_law
+from ._compile import Compiled
 from ._rule_program import rule_program
 from .exact import Forward, analysis_from, forward
 
@@ -59,6 +60,18 @@ class Robustness:
         Its probability.
     root_corruptible : bool
         Whether the adversary may corrupt the root.
+
+    Examples
+    --------
+    One helper under the root, both erring 10% of the time; corrupting the
+    helper makes the root approve bad work unless the root itself catches it:
+
+    >>> import rrm_theory as rrm
+    >>> result = rrm.robustness(rrm.chain(1, error=0.1, prior=0.5), budget=1)
+    >>> [round(x, 4) for x in result.worst_false_accept], result.chosen
+    ([0.18, 0.909], ['L1_0'])
+    >>> result.to_dict()["min_corruptions"]
+    1
     """
 
     budget: int
@@ -80,20 +93,29 @@ class Robustness:
         }
 
 
-def robustness(tree: nx.DiGraph, *, budget: int = 3, root_corruptible: bool = False) -> Robustness:
+def robustness(tree: nx.DiGraph | Compiled, *, budget: int = 3, root_corruptible: bool = False) -> Robustness:
     """Exact worst-case false accept rate against an adversary corrupting up to ``budget`` evaluators.
 
     Parameters
     ----------
-    tree : networkx.DiGraph
-        A validated evaluation tree.
+    tree : networkx.DiGraph or Compiled
+        An evaluation tree, or its compiled form (:func:`compile_tree`).
     budget : int, keyword-only
         T: the curve is reported for t = 0..T corruptions.
     root_corruptible : bool, keyword-only
         Whether the adversary may corrupt the root overseer.
 
+    Returns
+    -------
+    Robustness
+        The curve for t = 0..budget and the most likely bad outcome.
+
     Raises
     ------
+    ValueError
+        If ``budget`` is not a whole number >= 0.
+    SpecError
+        If ``tree`` is not a valid evaluation tree.
     ExactRefused
         Where exact analysis declines the tree.
 

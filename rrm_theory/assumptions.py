@@ -50,6 +50,13 @@ class Check:
         The offending nodes when it fails.
     detail : str
         What was compared.
+
+    Examples
+    --------
+    >>> import rrm_theory as rrm
+    >>> check = rrm.check_assumptions(rrm.chain(1, error=0.1, prior=0.5))[0]
+    >>> check.name, check.status, check.detail
+    ('easier_subtasks', 'not stated', '0 parent-child pairs compared')
     """
 
     name: str
@@ -59,6 +66,7 @@ class Check:
     detail: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        """The check as one item of ``rrm-theory check --json`` (node ids as strings)."""
         return {"name": self.name, "claim": self.claim, "status": self.status,
                 "nodes": [str(v) for v in self.nodes], "detail": self.detail}  # fmt: skip
 
@@ -78,6 +86,18 @@ def check_assumptions(
         A validated evaluation tree.
     human_reach, unaided_error : float, optional
         Override the spec's top-level values.
+
+    Returns
+    -------
+    list of Check
+        One per assumption, in the order of :data:`ASSUMPTIONS`.
+
+    Raises
+    ------
+    SpecError
+        If ``tree`` has not exactly one root, or (when an unaided error is
+        known, so the assisted error is computed) is not a valid evaluation
+        tree. The other checks read the attributes a validated tree carries.
 
     Examples
     --------

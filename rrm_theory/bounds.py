@@ -80,6 +80,18 @@ class Bounds:
         ``(lo, hi)``.
     method : str
         ``"tight"`` (the exact extremes over C) or ``"fast"`` (valid, possibly loose).
+
+    Examples
+    --------
+    >>> import rrm_theory as rrm
+    >>> tree = rrm.chain(1, error=0.1, prior=0.5)
+    >>> b = rrm.bounds(tree)
+    >>> b.method, [round(x, 4) for x in b.false_accept]
+    ('tight', [0.0, 0.2])
+    >>> round(rrm.exact_analysis(tree).root.false_accept, 4)    # independent errors: inside
+    0.18
+    >>> sorted(b.to_dict())
+    ['error', 'false_accept', 'false_reject', 'method']
     """
 
     false_accept: tuple[float, float] | None
@@ -94,8 +106,27 @@ class Bounds:
         return out
 
 
-def response_marginals(tree: nx.DiGraph) -> dict[Hashable, tuple[float, float]]:
+def response_marginals(tree: nx.DiGraph | Compiled) -> dict[Hashable, tuple[float, float]]:
     """Every evaluator's marginal response rates ``(a_v, b_v)`` (docs/bounds.md section 1).
+
+    ``a_v = P(rho_v(0) = 1)`` is the probability that ``v`` approves bad input
+    and ``b_v = P(rho_v(1) = 0)`` that it rejects good input, deception,
+    influence and blind spots included.
+
+    Parameters
+    ----------
+    tree : networkx.DiGraph or Compiled
+        An evaluation tree, or its compiled form (:func:`compile_tree`).
+
+    Returns
+    -------
+    dict
+        Node -> ``(a_v, b_v)``, in breadth-first order from the root.
+
+    Raises
+    ------
+    SpecError
+        If ``tree`` is not a valid evaluation tree.
 
     Examples
     --------
@@ -117,13 +148,13 @@ def _marginals(c: Compiled) -> tuple[np.ndarray, np.ndarray]:
     return 1.0 - (1.0 - c.false_accept) * keep, c.false_reject * keep
 
 
-def bounds(tree: nx.DiGraph, *, method: str = "auto", budget: float = DEFAULT_BUDGET) -> Bounds:
+def bounds(tree: nx.DiGraph | Compiled, *, method: str = "auto", budget: float = DEFAULT_BUDGET) -> Bounds:
     """The least and greatest root metrics over the class C (docs/bounds.md).
 
     Parameters
     ----------
-    tree : networkx.DiGraph
-        A validated evaluation tree.
+    tree : networkx.DiGraph or Compiled
+        An evaluation tree, or its compiled form (:func:`compile_tree`).
     method : {"auto", "tight", "fast"}, keyword-only
         ``"tight"``: the exact extremes (section 2), whatever they cost, on
         trees within reach (:func:`tight_cost` is finite). ``"fast"``: the
@@ -143,8 +174,14 @@ def bounds(tree: nx.DiGraph, *, method: str = "auto", budget: float = DEFAULT_BU
     ------
     ValueError
         For an unknown ``method`` or a ``budget`` that is not a number >= 0.
+    SpecError
+        If ``tree`` is not a valid evaluation tree.
     RRMError
         ``method="tight"`` on a tree beyond the tight bounds' reach.
+    ExactRefused
+        If a rule needs more classes of partial sums than exact analysis
+        allows (the truths' law is computed exactly first), as a ``weighted``
+        rule over more than about 22 children of unrelated weights.
 
     Examples
     --------
@@ -179,12 +216,32 @@ def bounds(tree: nx.DiGraph, *, method: str = "auto", budget: float = DEFAULT_BU
         raise RRMError(f"tree {c.name!r}: the tight bounds' linear programme failed ({exc}); use method='fast'") from None
 
 
-def tight_cost(tree: nx.DiGraph) -> tuple[int, float]:
+def tight_cost(tree: nx.DiGraph | Compiled) -> tuple[int, float]:
     """The free response bits and the predicted seconds of the tight bounds (``inf``: beyond reach).
 
     The prediction is what ``bounds(method="auto")`` compares with its budget:
     a function of the tree's shape (section 2.4) with constants measured once
     (benchmarks/bench_tight_bounds.py), right within a factor of about two.
+
+    Parameters
+    ----------
+    tree : networkx.DiGraph or Compiled
+        An evaluation tree, or its compiled form (:func:`compile_tree`).
+
+    Returns
+    -------
+    tuple of (int, float)
+        The number of free response bits and the predicted seconds (``math.inf``
+        when the tight bounds cannot handle the tree).
+
+    Raises
+    ------
+    SpecError
+        If ``tree`` is not a valid evaluation tree.
+    ExactRefused
+        If a rule needs more classes of partial sums than exact analysis
+        allows (the truths' law is computed exactly first), as a ``weighted``
+        rule over more than about 22 children of unrelated weights.
 
     Examples
     --------
@@ -205,12 +262,31 @@ def _layout(c: Compiled) -> Layout:
 # ----------------------------------------------------------------- fast bounds
 
 
-def fast_bounds(tree: nx.DiGraph) -> Bounds:
+def fast_bounds(tree: nx.DiGraph | Compiled) -> Bounds:
     """Bounds valid over the class C for any tree, by inequalities propagated upward.
 
     See docs/bounds.md section 3 for each inequality. Conditional error rates
     are propagated (not joint probabilities), so the bounds stay meaningful
     however rare the conditioning events are.
+
+    Parameters
+    ----------
+    tree : networkx.DiGraph or Compiled
+        An evaluation tree, or its compiled form (:func:`compile_tree`).
+
+    Returns
+    -------
+    Bounds
+        With ``method="fast"``.
+
+    Raises
+    ------
+    SpecError
+        If ``tree`` is not a valid evaluation tree.
+    ExactRefused
+        If a rule needs more classes of partial sums than exact analysis
+        allows (the truths' law is computed exactly first), as a ``weighted``
+        rule over more than about 22 children of unrelated weights.
 
     Examples
     --------
@@ -255,6 +331,16 @@ class LPBounds:
         extremal joint law of the responses, as the configurations it charges
         (int64, at most ``len(bits) + 1`` of them: a vertex of the programme)
         and their probabilities (summing to 1). Undefined metrics have no entry.
+
+    Examples
+    --------
+    >>> import rrm_theory as rrm
+    >>> result = rrm.lp_bounds(rrm.chain(1, error=0.1, prior=0.5))
+    >>> result.bits
+    [('L0_0', 0), ('L0_0', 1), ('L1_0', 0), ('L1_0', 1)]
+    >>> configs, probs = result.couplings["false_accept", "hi"]
+    >>> round(float(probs @ result.values("false_accept", configs)), 4)
+    0.2
     """
 
     bounds: Bounds
@@ -263,7 +349,13 @@ class LPBounds:
     _layout: Layout = field(repr=False, compare=False)
 
     def values(self, metric: str, configs: np.ndarray) -> np.ndarray:
-        """The root ``metric`` given each configuration (truths and audits averaged out; NaN if undefined)."""
+        """The root ``metric`` given each configuration (truths and audits averaged out; NaN if undefined).
+
+        Raises
+        ------
+        ValueError
+            If ``metric`` is not ``"false_accept"``, ``"false_reject"`` or ``"error"``.
+        """
         if metric not in _METRICS:
             raise ValueError(f"metric={metric!r} is not one of {', '.join(repr(m) for m in _METRICS)}")
         configs = np.asarray(configs, dtype=np.int64)
@@ -277,19 +369,35 @@ class LPBounds:
         return p_bad * fa + p_good * fr
 
 
-def lp_bounds(tree: nx.DiGraph, *, max_bits: int | None = None) -> LPBounds:
+def lp_bounds(tree: nx.DiGraph | Compiled, *, max_bits: int | None = None) -> LPBounds:
     """The tight bounds over C by linear programming (docs/bounds.md section 2), whatever they cost.
 
     Parameters
     ----------
+    tree : networkx.DiGraph or Compiled
+        An evaluation tree, or its compiled form (:func:`compile_tree`).
     max_bits : int, optional, keyword-only
         Refuse trees with more free response bits than this.
 
+    Returns
+    -------
+    LPBounds
+        The tight :class:`Bounds` with the joint laws that attain them.
+
     Raises
     ------
+    SpecError
+        If ``tree`` is not a valid evaluation tree.
     RRMError
         On a tree beyond reach (:func:`tight_cost` is infinite) or past ``max_bits``
         (use :func:`fast_bounds`).
+    ExactRefused
+        If a rule needs more classes of partial sums than exact analysis
+        allows (the truths' law is computed exactly first), as a ``weighted``
+        rule over more than about 22 children of unrelated weights.
+    ArithmeticError
+        If the master programme's simplex gives up (a guard, never seen;
+        :func:`bounds` turns it into an RRMError).
 
     Examples
     --------
@@ -343,7 +451,34 @@ def _tight(layout: Layout, chosen: _lp.Plan) -> LPBounds:
 
 
 def _tail(p: np.ndarray, k: int) -> float:
-    """P(S >= k) for S a sum of independent Bernoulli(p) (Poisson binomial), exactly."""
+    """P(S >= k) for S a sum of independent Bernoulli(p) (Poisson binomial), exactly.
+
+    A dynamic programme over the distribution of the partial sums, ``O(n^2)``.
+
+    Parameters
+    ----------
+    p : array_like of float
+        The n success probabilities, each in [0, 1] (not checked).
+    k : int
+        The threshold; ``k <= 0`` gives 1.0 and ``k > n`` gives 0.0.
+
+    Returns
+    -------
+    float
+        ``P(S >= k)``.
+
+    Raises
+    ------
+    TypeError
+        If ``p`` is not a sequence or array of numbers.
+
+    Examples
+    --------
+    >>> poisson_binomial_tail([0.5, 0.5], 1)
+    0.75
+    >>> round(poisson_binomial_tail([0.1, 0.2, 0.3], 2), 6)
+    0.098
+    """
     dist = np.zeros(len(p) + 1)
     dist[0] = 1.0
     for q in p:
@@ -382,6 +517,27 @@ def concentration(tree: nx.DiGraph) -> list[dict[str, Any]]:
     independently at the rates the exact analysis gives them (what the parent
     sees: ``(1 - audit) * false_reject`` when the truth is good,
     ``(1 - audit) * false_accept`` when bad).
+
+    Parameters
+    ----------
+    tree : networkx.DiGraph
+        A validated evaluation tree.
+
+    Returns
+    -------
+    list of dict
+        One per count-rule node, in graph order: ``node``, ``rule``, ``children``,
+        and for ``good`` and ``bad`` work a dict with ``errors_needed`` (children
+        wrong for the input to be wrong), ``exact`` (that tail), ``hoeffding``
+        and ``chernoff`` (bounds on it), or None where the children's rate is
+        undefined.
+
+    Raises
+    ------
+    SpecError
+        If ``tree`` is not a valid evaluation tree.
+    ExactRefused
+        Where exact analysis declines the tree.
 
     Examples
     --------

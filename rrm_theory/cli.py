@@ -54,8 +54,31 @@ INTERVALS = ("wilson", "clopper-pearson")
 def worst_status(codes: Sequence[int]) -> int:
     """The most serious of several exit statuses (2 > 1 > 4 > 3 > 0).
 
+    A batch of specs exits with this status over its specs (:data:`EXIT_STATUS`).
+
+    Parameters
+    ----------
+    codes : sequence of int
+        Exit statuses (any iterable will do). A status not in the order above
+        (130 or 143, say) counts as more serious than all of them; among several
+        such, the first is returned.
+
+    Returns
+    -------
+    int
+        The most serious of ``codes``; 0 (success) if there are none.
+
+    Raises
+    ------
+    TypeError
+        If ``codes`` is not iterable, or holds an item that cannot be hashed.
+
+    Examples
+    --------
     >>> worst_status([0, 3, 4]), worst_status([4, 1]), worst_status([1, 2, 0]), worst_status([])
     (4, 1, 2, 0)
+    >>> worst_status([2, 130])
+    130
     """
     return max(codes, key=lambda c: _SEVERITY.get(c, 5), default=0)
 
@@ -75,6 +98,15 @@ _WORKERS_HELP = ("local worker processes (default: every CPU this process may us
                  "process); the numbers are the same for any")
 _fraction = number(0.0, 1.0, open_low=True, open_high=True)
 _fraction_closed = number(0.0, 1.0)
+
+
+def _power_of_two(text: str) -> int:
+    value = whole(2)(text)
+    if value & (value - 1):
+        below = 1 << (value.bit_length() - 1)
+        raise argparse.ArgumentTypeError(f"{text} is not a power of two (Sobol' sequences balance only at powers of "
+                                         f"two: {below:,} or {2 * below:,})")  # fmt: skip
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -116,7 +148,9 @@ def _parser() -> argparse.ArgumentParser:
     extras.add_argument("--no-importance", action="store_true", help="skip the importance ranking")
     mc = analyze.add_argument_group("Monte Carlo")
     mc.add_argument("--samples", type=whole(1), help=f"episodes to sample (default {DEFAULT_SAMPLES:,})")
-    mc.add_argument("--seed", type=whole(0), help="seed (default: fresh, and reported so the run can be repeated)")
+    mc.add_argument("--seed", type=whole(0), help="seed of Monte Carlo and of --uncertainty and --sobol (default: "
+                    "fresh, and reported so the run can be repeated); alone, it asks for Monte Carlo too, except "
+                    "with --uncertainty or --sobol")  # fmt: skip
     mc.add_argument("--ci-width", type=_fraction, help="sample until every root interval is narrower than this "
                     "(exit status 4 if --max-samples comes first)")  # fmt: skip
     mc.add_argument("--max-samples", type=whole(1), default=DEFAULT_MAX_SAMPLES,
@@ -128,6 +162,17 @@ def _parser() -> argparse.ArgumentParser:
     mc.add_argument("--confidence", type=_fraction, default=0.95, help="interval level (default 0.95)")
     mc.add_argument("--interval", choices=INTERVALS, default="wilson", help="interval for proportions")
     mc.add_argument("--quiet", action="store_true", help="no progress bar")
+    unc = analyze.add_argument_group("uncertain rates (docs/uncertainty.md; the spec gives rates as distributions)")
+    unc.add_argument("--uncertainty", type=whole(1), metavar="DRAWS", help="draw the uncertain rates DRAWS times "
+                     "and analyse each draw exactly: the mean, median and credible interval of every root "
+                     "metric")  # fmt: skip
+    unc.add_argument("--credible", type=_fraction, default=0.95, metavar="LEVEL",
+                     help="level of the equal-tailed credible intervals (default 0.95)")  # fmt: skip
+    unc.add_argument("--exceed", type=_fraction_closed, metavar="LEVEL",
+                     help="also report P(root false accept > LEVEL) over the draws")  # fmt: skip
+    unc.add_argument("--sobol", type=_power_of_two, metavar="N", help="Sobol indices of the root false accept for "
+                     "each uncertain rate, from N base samples (a power of two; N (k + 2) exact evaluations; needs the "
+                     "sensitivity extra); intervals at --confidence")  # fmt: skip
     check = commands.add_parser(
         "check",
         help="which assumptions of the RRM literature a decomposition satisfies",
@@ -173,6 +218,11 @@ def _parser() -> argparse.ArgumentParser:
     figures.add_argument("--workers", type=whole(1), default=DEFAULT_WORKERS, help=_WORKERS_HELP)
     figures.add_argument("--scheduler", metavar="ADDRESS", help="run the studies on a Dask cluster (see sim)")
     add_theory_commands(commands)
+    from ._cli_export import add_export_parser
+    from ._cli_fit import add_fit_parser
+
+    add_fit_parser(commands, _EXIT_HELP)
+    add_export_parser(commands, _EXIT_HELP)
     return parser
 
 
@@ -228,6 +278,9 @@ class _Outcome:
     importance: Any = None
     concentration: list[dict[str, Any]] | None = None
     analytic: bool = False  # bounds, adversary and importance were considered
+    uncertain: bool = False  # --uncertainty or --sobol was asked for
+    uncertainty: Any = None
+    sobol: Any = None
 
     def json(self, per_node: bool) -> dict[str, Any]:
         from .tree import tree_depth, tree_leaves
@@ -256,6 +309,11 @@ class _Outcome:
             obj["concentration"] = self.concentration
         if self.mc is not None:
             obj["monte_carlo"] = self.mc.to_dict(per_node=per_node)
+        if self.uncertain:
+            obj["uncertainty"] = {
+                "propagation": None if self.uncertainty is None else self.uncertainty.to_dict(),
+                "sobol": None if self.sobol is None else self.sobol.to_dict(),
+            }
         obj["source"] = self.source
         obj["skipped"] = dict(self.skipped)
         return obj
@@ -274,7 +332,10 @@ def _run(source: str, tree: Any, args: argparse.Namespace, interactive: bool) ->
     from .errors import ExactRefused
     from .exact import exact_analysis
 
-    sampling = args.samples is not None or args.ci_width is not None or args.seed is not None
+    uncertain = args.uncertainty is not None or args.sobol is not None
+    if uncertain:
+        _require_distributions(source, tree, args)
+    sampling = args.samples is not None or args.ci_width is not None or (args.seed is not None and not uncertain)
     method = args.method or ("both" if sampling else "auto")
     o = _Outcome(source, tree)
     if method in ("exact", "both", "auto"):
@@ -303,6 +364,8 @@ def _run(source: str, tree: Any, args: argparse.Namespace, interactive: bool) ->
             o.notes.append(("warning", f"{o.mc.name}: stopped at the sample cap ({o.mc.samples:,} episodes) before "
                             f"every root interval was narrower than {args.ci_width} (widest: {metric}, {width:.3g}); "
                             "raise --max-samples"))  # fmt: skip
+    if uncertain:
+        _uncertainty(o, tree, args)
     if method == "monte-carlo":
         return o
     o.analytic = True
@@ -334,6 +397,35 @@ def _run(source: str, tree: Any, args: argparse.Namespace, interactive: bool) ->
 
         o.concentration = _optional(o, "concentration", lambda: concentration(tree))
     return o
+
+
+def _require_distributions(source: str, tree: Any, args: argparse.Namespace) -> None:
+    from .errors import SpecError
+    from .uncertainty import parameters
+
+    if not parameters(tree):
+        option = "--uncertainty" if args.uncertainty is not None else "--sobol"
+        raise SpecError(f"{source}: {option} needs rates given as distributions (an [uncertainty] table, or "
+                        "{ beta = [a, b] } in place of a value; docs/uncertainty.md), and this spec has none")
+
+
+def _uncertainty(o: _Outcome, tree: Any, args: argparse.Namespace) -> None:
+    """--uncertainty and --sobol, one seed for both (the one given, or a fresh one, reported)."""
+    import numpy as np
+
+    from .uncertainty import propagate, sobol
+
+    o.uncertain = True
+    seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
+    if args.uncertainty is not None:
+        o.uncertainty = _optional(o, "uncertainty", lambda: propagate(
+            tree, args.uncertainty, rng=seed, level=args.credible, exceed=args.exceed))  # fmt: skip
+    if args.sobol is not None:
+        try:
+            o.sobol = _optional(o, "sobol", lambda: sobol(tree, args.sobol, rng=seed, level=args.confidence))
+        except ModuleNotFoundError as exc:  # SALib, the sensitivity extra
+            o.skip("sobol", f"skipped: {exc}")
+            o.status = worst_status([o.status, 1])
 
 
 def _sample(monte_carlo: Callable[..., Any], tree: Any, args: argparse.Namespace, interactive: bool,
@@ -417,7 +509,7 @@ def _print_text(outcomes: list[_Outcome], args: argparse.Namespace, out: TextIO)
     from .report import format_comparison
     from .tree import tree_depth
 
-    if len(outcomes) == 1 or args.per_node or any(o.mc is not None for o in outcomes):
+    if len(outcomes) == 1 or args.per_node or any(o.mc is not None or o.uncertain for o in outcomes):
         out.write("\n\n".join(_summary(o, args.per_node) for o in outcomes) + "\n")
         return
     rows = [(printable(o.tree.graph["name"]), o.tree.number_of_nodes(), tree_depth(o.tree), o.root()) for o in outcomes]
@@ -453,7 +545,45 @@ def _summary(o: _Outcome, per_node: bool) -> str:
         parts.append(format_robustness(o.robustness))
     if o.importance is not None:
         parts.append(format_importance(o.importance))
+    if o.uncertainty is not None:
+        parts.append(_format_propagation(o.uncertainty))
+    if o.sobol is not None:
+        parts.append(_format_sobol(o.sobol))
     return "\n".join(p for p in parts if p)
+
+
+_UNCERTAIN_LABELS = {"false_accept": "P(approve | bad work)", "false_reject": "P(reject | good work)",
+                     "error": "P(verdict wrong)"}  # fmt: skip
+
+
+def _format_propagation(result: Any) -> str:
+    level = f"{100 * result.level:g}%"
+    k = len(result.parameters)
+    lines = [f"uncertain rates: {result.draws:,} draws of {k} input{'s' * (k != 1)} (seed {result.seed}), each "
+             f"analysed exactly; {level} equal-tailed credible intervals"]  # fmt: skip
+    for metric, label in _UNCERTAIN_LABELS.items():
+        s = result.summary[metric]
+        if s.defined == 0:
+            lines.append(f"  {label:<22} undefined in every draw")
+            continue
+        lines.append(f"  {label:<22} mean {s.mean:.4g}  median {s.median:.4g}  {level} [{s.low:.4g}, {s.high:.4g}]")
+    if result.exceed is not None and result.p_exceed is not None:
+        defined = result.summary["false_accept"].defined
+        lines.append(f"  P(false accept > {result.exceed:g}) = {result.p_exceed:.4g} (of {defined:,} draws)")
+    return "\n".join(lines)
+
+
+def _format_sobol(s: Any) -> str:
+    from ._text import printable
+
+    lines = [f"Sobol indices of the root {s.metric.replace('_', ' ')} ({s.samples:,} base samples, {s.evaluations:,} "
+             f"exact evaluations; +- {100 * s.level:g}% bootstrap), largest total first"]  # fmt: skip
+    labels = [printable(p.label) for p in s.parameters]
+    width = min(36, max(len(x) for x in labels))
+    for j in s.ranked():
+        lines.append(f"  {labels[j]:<{width}}  first {s.first[j]:6.3f} +- {s.first_conf[j]:.3f}   "
+                     f"total {s.total[j]:6.3f} +- {s.total_conf[j]:.3f}")  # fmt: skip
+    return "\n".join(lines)
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -461,7 +591,50 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
+    """Run the command line; return the exit status.
+
+    This is the ``rrm-theory`` command (also ``python -m rrm_theory``): output goes to
+    ``sys.stdout``, messages to ``sys.stderr``. While it runs in the main thread,
+    SIGTERM ends the command (status 143, worker processes ended too); the previous
+    handler is restored on return.
+
+    The errors rrm-theory raises on purpose are reported on stderr in one line and
+    become the exit status, not exceptions: a :class:`~rrm_theory.errors.SpecError`
+    2, any other :class:`~rrm_theory.errors.RRMError` 1; so do a theory command's
+    ``ValueError`` (an invalid combination of options, 2) and an output that cannot
+    be written (1; a closed pipe, 0).
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after the program name, as a shell splits them; default
+        ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        The exit status (:data:`EXIT_STATUS`): 0 success, 1 failure, 2 an input
+        error, 3 an assumption fails, 4 a precision target missed, 130 interrupted
+        (``KeyboardInterrupt``), 143 terminated (SIGTERM). A batch of specs returns
+        the most serious of its specs' statuses (:func:`worst_status`).
+
+    Raises
+    ------
+    SystemExit
+        From argument parsing: after ``--help`` or ``--version`` (status 0), and on
+        a usage error such as an unknown option or a value out of range (status 2,
+        one line on stderr). Any other exception that escapes is a bug, and
+        propagates with its traceback.
+
+    Examples
+    --------
+    >>> status = main(["check", "models/chip-design.toml"])  # doctest: +ELLIPSIS
+    chip-design  (models/chip-design.toml)
+      holds       easier_subtasks: every subtask is strictly easier to evaluate than its parent ...
+    ...
+    >>> status  # some assumptions fail
+    3
+    """
     args = _parser().parse_args(argv)
     previous = signal.getsignal(signal.SIGTERM)
     try:
@@ -497,6 +670,14 @@ def _dispatch(args: argparse.Namespace) -> int:
             from ._cli_figures import run_figures
 
             return run_figures(args, sys.stdout, sys.stderr)
+        if args.command == "fit":
+            from ._cli_fit import run_fit
+
+            return run_fit(args, sys.stdout, sys.stderr)
+        if args.command == "export":
+            from ._cli_export import run_export
+
+            return run_export(args, sys.stdout, sys.stderr)
         return _analyze(args, sys.stdout, sys.stderr)
     except SpecError as exc:
         print(f"rrm-theory: error: {exc}", file=sys.stderr)

@@ -48,6 +48,15 @@ class Counterexample:
         Its exact analysis (None where exact analysis declines it).
     examples : int
         How many trees the search was allowed.
+
+    Examples
+    --------
+    >>> import rrm_theory as rrm
+    >>> found = Counterexample(rrm.chain(1, error=0.1, prior=0.5), None, 100)
+    >>> found.spec["nodes"]["L1_0"]["parent"]
+    'L0_0'
+    >>> str(found).splitlines()[0]                       # the tree as a TOML spec
+    'name = "chain-1"'
     """
 
     tree: nx.DiGraph
@@ -60,6 +69,7 @@ class Counterexample:
         return to_dict(self.tree)
 
     def __str__(self) -> str:
+        """The counterexample as a TOML spec file."""
         return dumps_spec(self.tree)
 
 
@@ -94,6 +104,18 @@ def counterexample(
     Counterexample or None
         None means no counterexample among ``max_examples`` trees: evidence
         that the claim holds on such trees, not a proof.
+
+    Raises
+    ------
+    ValueError
+        For a negative int ``rng``.
+    TypeError
+        For an ``rng`` that is not a Generator, SeedSequence, int or None.
+    hypothesis.errors.InvalidArgument
+        For a ``max_examples`` that is not a whole number >= 1.
+    Exception
+        Whatever ``claim`` raises on a tree propagates (a claim states False, it
+        does not raise).
 
     Examples
     --------

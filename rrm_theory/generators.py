@@ -81,10 +81,17 @@ def balanced(
         ``false_accept``, ``false_reject``, ``coverage``, ``deception``,
         ``audit``, ``exposure``, ``threshold``, ``weight``.
 
+    Returns
+    -------
+    networkx.DiGraph
+        A validated evaluation tree, nodes ``L<level>_<index>`` (root ``L0_0``).
+
     Raises
     ------
     SpecError
         For invalid values, or more than ``MAX_GENERATED_NODES`` nodes.
+    TypeError
+        For a keyword argument that is not one of ``rates``.
 
     Examples
     --------
@@ -116,7 +123,35 @@ def chain(
     """A chain: ``depth`` internal evaluators, each relying on one helper, over one human leaf.
 
     Every rule of MODEL.md gives the same verdict over one child, so the chain
-    uses ``"all"``. Parameters are those of :func:`balanced`.
+    uses ``"all"``.
+
+    Parameters
+    ----------
+    depth : int
+        Internal evaluators (edges from the root to the leaf; 0 gives a single leaf).
+    leaves, internal : mapping, optional
+        Values for the leaf only / the internal nodes only (as ``[generate.leaves]``
+        and ``[generate.internal]``); they override ``rates``.
+    influence : float
+        P(manipulation event) per episode.
+    blind_spots : mapping, optional
+        Group name -> ``{"probability": p, "members": [node ids]}``.
+    name : str, optional
+        The tree's name; default ``chain-<depth>``.
+    **rates
+        Values for every node, as ``[defaults]`` (the keys of :func:`balanced`).
+
+    Returns
+    -------
+    networkx.DiGraph
+        A validated evaluation tree, nodes ``L0_0`` (the root) to ``L<depth>_0`` (the leaf).
+
+    Raises
+    ------
+    SpecError
+        For invalid values, or more than ``MAX_GENERATED_NODES`` nodes.
+    TypeError
+        For a keyword argument that is not one of ``rates``.
 
     Examples
     --------

@@ -119,6 +119,21 @@ class Homogeneous:
         Internal nodes' coverage.
     threshold : float
         The threshold of a ``weighted`` rule.
+
+    Raises
+    ------
+    ValueError
+        If ``rule`` is not a rule, ``branching`` not a whole number >= 1, a rate
+        not a probability, or ``at_least:K`` needs more than ``branching`` children.
+
+    Examples
+    --------
+    >>> m = Homogeneous("majority", 3, false_accept=0.1, false_reject=0.1, leaf_false_accept=0.2)
+    >>> m.T, m.rates(leaf=True), m.rates(leaf=False)
+    (2, (0.2, 0.1, 0.0, 0.0), (0.1, 0.1, 0.0, 0.0))
+    >>> Homogeneous.symmetric("majority", 3, 0.1) == Homogeneous("majority", 3, false_accept=0.1,
+    ...     false_reject=0.1, leaf_false_accept=0.1, leaf_false_reject=0.1)
+    True
     """
 
     rule: str
@@ -235,6 +250,28 @@ def error_map(model: Homogeneous, *, truth: int = 1, root: bool = False, symbol:
     The rates enter as the rationals of the decimals written (0.1 -> 1/10), as in the exact
     thresholds; ``symbol`` defaults to :data:`e`.
 
+    Parameters
+    ----------
+    model : Homogeneous
+        The tree's parameters.
+    truth : {1, 0}, keyword-only
+        Every truth 1 (good work: the error is ``P(R = 0)``) or 0 (bad work:
+        ``P(R = 1)``); any value other than 1 is read as 0.
+    root : bool, keyword-only
+        The root's map: the same without the audit (the root is never audited).
+    symbol : sympy.Symbol, optional, keyword-only
+        The variable, a child's error.
+
+    Returns
+    -------
+    sympy.Expr
+        The map, unexpanded (a binomial tail in ``symbol``).
+
+    Raises
+    ------
+    AttributeError
+        If ``model`` is not a :class:`Homogeneous` (whose values are checked when it is built).
+
     Examples
     --------
     >>> import sympy as sp
@@ -275,10 +312,35 @@ def _expanded_error_map_str(model: Homogeneous, *, truth: int = 1, root: bool = 
 def joint_map(model: Homogeneous, *, root: bool = False) -> tuple[sp.Matrix, tuple[sp.Symbol, ...]]:
     """The per-level map of the joint law of (truth, report), as sympy expressions.
 
-    Returns the image ``(p11, p10, p01, p00)`` (``pyr = P(Y = y, R = r)``) as a
-    column matrix in the symbols of one child's law, and those symbols. It sums
-    ``(k + 1)(k + 2)(k + 3) / 6`` multinomial terms, so it is for small k; the
-    numeric :func:`metrics_by_depth` evaluates the same map for any k.
+    It sums ``(k + 1)(k + 2)(k + 3) / 6`` multinomial terms, so it is for small k;
+    the numeric :func:`metrics_by_depth` evaluates the same map for any k. The rates
+    enter as the floats given.
+
+    Parameters
+    ----------
+    model : Homogeneous
+        The tree's parameters (its prior does not enter the map).
+    root : bool, keyword-only
+        The root's map: the same without the audit.
+
+    Returns
+    -------
+    tuple of (sympy.Matrix, tuple of sympy.Symbol)
+        The image ``(p11, p10, p01, p00)`` (``pyr = P(Y = y, R = r)``) as a column
+        matrix in the symbols of one child's law, and those four symbols.
+
+    Raises
+    ------
+    AttributeError
+        If ``model`` is not a :class:`Homogeneous` (whose values are checked when it is built).
+
+    Examples
+    --------
+    A chain of evaluators that err 10% of the time each way:
+
+    >>> image, (p11, p10, p01, p00) = joint_map(Homogeneous.symmetric("all", 1, 0.1))
+    >>> image[0]                      # P(Y = 1, R = 1) one level up
+    0.1*p10 + 0.9*p11
     """
     from ._symbolic_map import joint_map as symbolic_joint_map
 
@@ -287,6 +349,27 @@ def joint_map(model: Homogeneous, *, root: bool = False) -> tuple[sp.Matrix, tup
 
 def closed_form(model: Homogeneous, *, truth: int = 1) -> sp.Expr | None:
     """The depth-d error (audited levels) in closed form when the error map is affine (chains), else None.
+
+    Iterating ``e -> c0 + c1 e`` from the leaves' error gives
+    ``e* + (e0 - e*) c1**d`` with ``e* = c0 / (1 - c1)`` (``e0 + c0 d`` when ``c1 = 1``).
+
+    Parameters
+    ----------
+    model : Homogeneous
+        The tree's parameters.
+    truth : {1, 0}, keyword-only
+        Good work (1) or bad work (0), as in :func:`error_map`.
+
+    Returns
+    -------
+    sympy.Expr or None
+        An expression in the depth symbol ``d`` (:data:`D`), or None when the map
+        is not affine (more than one child).
+
+    Raises
+    ------
+    AttributeError
+        If ``model`` is not a :class:`Homogeneous` (whose values are checked when it is built).
 
     Examples
     --------
@@ -300,6 +383,21 @@ def closed_form(model: Homogeneous, *, truth: int = 1) -> sp.Expr | None:
 
 def latex(expr: sp.Expr) -> str:
     """LaTeX of any of these expressions, for papers.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        An expression of this module (it is simplified first).
+
+    Returns
+    -------
+    str
+        The LaTeX source.
+
+    Raises
+    ------
+    sympy.SympifyError
+        If ``expr`` cannot be read as a sympy expression.
 
     Examples
     --------
@@ -327,6 +425,32 @@ def error_by_depth(model: Homogeneous, depth: int, *, truth: int = 1) -> list[fl
     The tree of depth d is d applications of the map (with audits) to the
     leaves, the last one without the audit (the root is never audited). The map
     is evaluated unexpanded, as a binomial tail (see :func:`fixed_points`).
+
+    Parameters
+    ----------
+    model : Homogeneous
+        The tree's parameters.
+    depth : int
+        The deepest tree.
+    truth : {1, 0}, keyword-only
+        Good work (1) or bad work (0), as in :func:`error_map`.
+
+    Returns
+    -------
+    list of float
+        ``depth + 1`` root errors, entry d for depth d.
+
+    Raises
+    ------
+    AttributeError
+        If ``model`` is not a :class:`Homogeneous` (whose values are checked when it is built).
+    TypeError
+        If ``depth`` is not an integer.
+
+    Examples
+    --------
+    >>> [round(x, 6) for x in error_by_depth(Homogeneous.symmetric("majority", 3, 0.1), 3)]
+    [0.1, 0.1224, 0.133022, 0.138702]
     """
     inner = _Map.of(model, truth)
     top = _Map.of(model, truth, root=True)
@@ -358,6 +482,23 @@ def iter_metrics_by_depth(model: Homogeneous) -> Iterator[dict[str, float | None
     (``O(k)``). The map is deterministic, so once a level's state repeats
     an earlier one, bit for bit, the root metrics repeat with it: from then on they are replayed,
     not recomputed, and a long scan of depths costs only the levels before the state settles.
+
+    Parameters
+    ----------
+    model : Homogeneous
+        The tree's parameters.
+
+    Yields
+    ------
+    dict
+        The root metrics of depth 0, 1, 2, ...: ``p_good``, ``error``, ``false_accept``,
+        ``false_reject``, ``youden`` (None where undefined); a new dict each time.
+
+    Raises
+    ------
+    AttributeError
+        If ``model`` is not a :class:`Homogeneous` (whose values are checked when it is built).
+        Raised on the first ``next``.
 
     Examples
     --------
@@ -430,6 +571,36 @@ def metrics_by_depth(model: Homogeneous, depth: int) -> list[dict[str, float | N
     The first ``depth + 1`` items of :func:`iter_metrics_by_depth`. The map works in plain
     probabilities, so a truth rarer than about 1e-300 underflows and its conditional rate
     reads None; :func:`rrm_theory.exact_analysis`, in log space, still gives it.
+
+    Parameters
+    ----------
+    model : Homogeneous
+        The tree's parameters.
+    depth : int
+        The deepest tree.
+
+    Returns
+    -------
+    list of dict
+        Entry d: the root metrics of the depth-d tree (None where undefined).
+
+    Raises
+    ------
+    AttributeError
+        If ``model`` is not a :class:`Homogeneous` (whose values are checked when it is built).
+    TypeError
+        If ``depth`` is not an integer.
+    ValueError
+        If ``depth < -1`` (``depth = -1`` gives an empty list).
+
+    Examples
+    --------
+    >>> model = Homogeneous.symmetric("majority", 3, 0.1, prior=0.5)
+    >>> [round(m["false_accept"], 6) for m in metrics_by_depth(model, 2)]
+    [0.1, 0.2088, 0.305526]
+    >>> from rrm_theory import exact_analysis
+    >>> round(exact_analysis(model.tree(2)).root.false_accept, 6)
+    0.305526
     """
     return list(itertools.islice(iter_metrics_by_depth(model), depth + 1))
 
@@ -456,11 +627,29 @@ def _metrics(law: np.ndarray) -> dict[str, float | None]:
 def max_depth(errors_of: Callable[[int], Iterable[float]], target: float, *, cap: int = 10_000) -> dict[str, Any]:
     """The largest depth whose root error stays below ``target`` at every depth up to it.
 
-    ``errors_of(d)`` gives the root errors for depths 0..d (a list, or any iterable, which is
-    read only up to the first depth that fails and never past ``cap``). Returns
-    ``{"max_depth": int | None, "unbounded": bool, "errors": [...]}``: None
-    with ``unbounded`` false when even depth 0 fails; None with ``unbounded``
-    true when no depth up to ``cap`` fails (``errors`` then has the first 50).
+    Parameters
+    ----------
+    errors_of : callable
+        ``errors_of(d)`` gives the root errors for depths 0..d (a list, or any iterable,
+        which is read only up to the first depth that fails and never past ``cap``).
+    target : float
+        The error every depth up to the answer stays strictly below.
+    cap : int, keyword-only
+        The deepest tree considered.
+
+    Returns
+    -------
+    dict
+        ``{"max_depth": int | None, "unbounded": bool, "errors": [...]}``: None with
+        ``unbounded`` false when even depth 0 fails; None with ``unbounded`` true
+        when no depth up to ``cap`` fails (``errors`` then has the first 50). ``errors``
+        are those read.
+
+    Raises
+    ------
+    TypeError
+        If ``errors_of(cap)`` is not iterable or its items do not compare with ``target``;
+        whatever ``errors_of`` raises propagates.
 
     Examples
     --------
@@ -481,13 +670,28 @@ def max_depth(errors_of: Callable[[int], Iterable[float]], target: float, *, cap
 
 @dataclass(frozen=True)
 class FixedPoint:
-    """A fixed point of the error map in [0, 1/2], with its derivative there."""
+    """A fixed point of the error map in [0, 1/2], with its derivative there.
+
+    Attributes
+    ----------
+    value : float
+        The error ``e`` with ``f(e) = e``.
+    derivative : float
+        ``f'(e)``; the point is :attr:`stable` (attracting) when ``|f'(e)| < 1``.
+
+    Examples
+    --------
+    >>> low, half = fixed_points(Homogeneous.symmetric("majority", 3, 0.1))
+    >>> round(low.value, 6), round(low.derivative, 6), low.stable, half.stable
+    (0.146447, 0.6, True, False)
+    """
 
     value: float
     derivative: float
 
     @property
     def stable(self) -> bool:
+        """Whether iterating the map near the point converges to it (``|f'(e)| < 1``)."""
         return abs(self.derivative) < 1.0 - 1e-12
 
 
@@ -498,6 +702,23 @@ def fixed_points(model: Homogeneous, *, truth: int = 1) -> list[FixedPoint]:
     map is evaluated unexpanded, as a binomial tail, and every sign decided exactly where double
     precision cannot tell. An identity map (a chain of perfect evaluators) has no isolated fixed
     point and gives an empty list.
+
+    Parameters
+    ----------
+    model : Homogeneous
+        The tree's parameters.
+    truth : {1, 0}, keyword-only
+        Good work (1) or bad work (0), as in :func:`error_map`.
+
+    Returns
+    -------
+    list of FixedPoint
+        Ascending; 1/2 is among them for a map symmetric about it.
+
+    Raises
+    ------
+    AttributeError
+        If ``model`` is not a :class:`Homogeneous` (whose values are checked when it is built).
 
     Examples
     --------
@@ -520,6 +741,34 @@ def limit(model: Homogeneous, *, truth: int = 1, tolerance: float = 1e-15, max_i
     that fixed point is returned, located as in :func:`fixed_points` (exact even where the
     iteration converges too slowly to reach, at a threshold). Otherwise the map is iterated
     until a step is at most ``tolerance``.
+
+    Parameters
+    ----------
+    model : Homogeneous
+        The tree's parameters.
+    truth : {1, 0}, keyword-only
+        Good work (1) or bad work (0), as in :func:`error_map`.
+    tolerance : float, keyword-only
+        With a decreasing map: stop once a step is this small.
+    max_iterations : int, keyword-only
+        With a decreasing map: stop after this many steps (the last iterate is returned).
+
+    Returns
+    -------
+    float
+        The limit of the root error as the depth grows.
+
+    Raises
+    ------
+    AttributeError
+        If ``model`` is not a :class:`Homogeneous` (whose values are checked when it is built).
+
+    Examples
+    --------
+    >>> round(limit(Homogeneous.symmetric("majority", 3, 0.1)), 6)     # the stable fixed point
+    0.146447
+    >>> limit(Homogeneous.symmetric("majority", 3, 0.2))               # past the threshold 1/6
+    0.5
     """
     f = _Map.of(model, truth)
     x = leaf_error(model, truth=truth)
@@ -553,6 +802,26 @@ def noise_threshold(rule: str, branching: int) -> dict[str, Any]:
     Schulman's for majority of odd k; the end E = 1/2), else a tangency found by
     sympy for k <= 7, else None (:mod:`rrm_theory._thresholds`).
 
+    Parameters
+    ----------
+    rule : str
+        The rule of every internal node (MODEL.md section 2.2).
+    branching : int
+        Children per internal node, k.
+
+    Returns
+    -------
+    dict
+        ``rule``, ``branching``, ``threshold`` (float) and ``exact`` (its exact value
+        as a string, or None) of the smaller side, and ``good`` and ``bad``, each a
+        dict with that side's ``threshold`` and ``exact``.
+
+    Raises
+    ------
+    ValueError
+        If ``rule`` is not a rule, ``branching`` is not a whole number >= 1, or
+        ``at_least:K`` needs more than ``branching`` children.
+
     Examples
     --------
     >>> noise_threshold("majority", 3)["exact"]
@@ -571,6 +840,28 @@ def deception_threshold(rule: str, branching: int, *, error: float = 0.0) -> dic
     every evaluator also has symmetric error ``error`` (read as the decimal
     number written for the exact value). Exact where the stable fixed point
     reaches e = 1/2 (``f_d(1/2) = 1/2``, rational) or, for k <= 7, at a tangency.
+
+    Parameters
+    ----------
+    rule : str
+        The rule of every internal node (MODEL.md section 2.2).
+    branching : int
+        Children per internal node, k.
+    error : float, keyword-only
+        Every evaluator's symmetric error.
+
+    Returns
+    -------
+    dict
+        ``rule``, ``branching``, ``error``, ``threshold`` (float) and ``exact`` (its
+        exact value as a string, or None).
+
+    Raises
+    ------
+    ValueError
+        If ``rule`` is not a rule, ``branching`` is not a whole number >= 1,
+        ``at_least:K`` needs more than ``branching`` children, or ``error`` is not
+        a probability.
 
     Examples
     --------

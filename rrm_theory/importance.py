@@ -32,7 +32,7 @@ import networkx as nx
 import numpy as np
 
 from ._kernel import apply_coverage, held_rule
-from ._compile import compile_tree
+from ._compile import Compiled, compile_tree
 from .errors import ExactRefused, RRMError
 from .exact import Forward, analysis_from, exact_analysis, forward
 from .results import Metrics
@@ -66,6 +66,15 @@ class NodeImportance:
         With ``method="monte-carlo"``: a confidence interval for each of
         ``false_accept_if_perfect``, ``false_reject_if_perfect`` and
         ``false_accept_if_failed``; None for the exact methods.
+
+    Examples
+    --------
+    >>> import rrm_theory as rrm
+    >>> record = rrm.importance(rrm.chain(1, error=0.1, prior=0.5))["L1_0"]
+    >>> round(record.d_false_accept["false_accept"], 4), round(record.false_accept_if_failed, 4)
+    (0.8, 0.9)
+    >>> record.to_dict()["node"]
+    'L1_0'
     """
 
     node: Hashable
@@ -79,6 +88,7 @@ class NodeImportance:
     intervals: dict[str, tuple[float, float] | None] | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """One item of the ``"importance"`` list of ``rrm-theory analyze --json``."""
         return {
             "node": str(self.node),
             "d_false_accept": dict(self.d_false_accept),
@@ -100,7 +110,25 @@ class Importance:
     Ranked by how much the root ``false_accept`` would fall if the evaluator
     were perfect (by ``false_reject`` when ``false_accept`` is undefined).
     Records are built on access; :meth:`array` gives one measure for every
-    node at once, in ranked order.
+    node at once, in ranked order. Built by :func:`importance`.
+
+    Parameters
+    ----------
+    root : Metrics
+        The root metrics of the tree as it is.
+    ranked : list
+        Node ids, most important first.
+    arrays : dict of str to ndarray
+        Each measure for every node, in ranked order: ``"d_<metric>/<rate>"``
+        (NaN where undefined), ``"false_accept_if_perfect"``,
+        ``"false_reject_if_perfect"``, ``"false_accept_if_failed"``, and with
+        ``"monte-carlo"`` their interval ends ``"<name>:lo"`` and ``"<name>:hi"``.
+    method : str
+        How the measures were computed (below).
+    root_node : hashable
+        The root's id (it has no audit derivative).
+    samples : int or None
+        Episodes per Monte Carlo run.
 
     Attributes
     ----------
@@ -113,6 +141,17 @@ class Importance:
         ``"monte-carlo"`` (estimates with intervals, where exact analysis declines).
     samples : int or None
         Episodes per Monte Carlo run (``"monte-carlo"`` only).
+
+    Examples
+    --------
+    >>> import rrm_theory as rrm
+    >>> ranked = rrm.importance(rrm.chain(1, error=0.1, prior=0.5))
+    >>> ranked.ranked, ranked.method, len(ranked)
+    (['L0_0', 'L1_0'], 'adjoint', 2)
+    >>> ranked.array("false_accept_if_perfect").tolist()
+    [0.1, 0.1]
+    >>> round(ranked["L1_0"].risk_achievement_worth, 4)
+    5.0
     """
 
     def __init__(self, root: Metrics, ranked: list[Hashable], arrays: dict[str, np.ndarray], method: str,
@@ -176,7 +215,7 @@ class Importance:
 
 
 def importance(
-    tree: nx.DiGraph,
+    tree: nx.DiGraph | Compiled,
     *,
     method: str = "auto",
     samples: int = 100_000,
@@ -189,8 +228,9 @@ def importance(
 
     Parameters
     ----------
-    tree : networkx.DiGraph
-        A validated evaluation tree.
+    tree : networkx.DiGraph or Compiled
+        An evaluation tree, or its compiled form (:func:`compile_tree`) when it has
+        no shared events (the adjoint method; the other methods edit copies of the graph).
     method : {"auto", "exact", "monte-carlo"}, keyword-only
         ``"exact"``: the adjoint pass, or with shared events exact differences
         (9 analyses per node). ``"monte-carlo"``: for every evaluator, the root
@@ -217,6 +257,14 @@ def importance(
 
     Raises
     ------
+    ValueError
+        For an unknown ``method``, or (Monte Carlo) an option out of range or a
+        negative seed.
+    TypeError
+        (Monte Carlo) For an ``rng`` that is not a Generator, SeedSequence, int or None;
+        for a compiled tree where the graph is needed.
+    SpecError
+        If ``tree`` is not a valid evaluation tree.
     ExactRefused
         With ``method="exact"``, where exact analysis declines the tree.
     RRMError
@@ -254,6 +302,7 @@ def _exact_importance(tree: nx.DiGraph, run: Forward, max_nodes: int) -> Importa
         arrays = _adjoint(run, root)
         method = "adjoint"
     else:
+        _graph_needed(tree, "with shared events (9 exact analyses of edited copies per node)")
         if tree.number_of_nodes() > max_nodes:
             raise RRMError(
                 f"tree {tree.graph.get('name', '<unnamed>')!r}: importance with shared events takes 9 exact "
@@ -280,11 +329,18 @@ def _ranked(root: Metrics, nodes: list[Hashable], arrays: dict[str, np.ndarray],
 _SAMPLED = ("false_accept_if_perfect", "false_reject_if_perfect", "false_accept_if_failed")
 
 
+def _graph_needed(tree: object, what: str) -> None:
+    if isinstance(tree, Compiled):
+        raise TypeError(f"tree {tree.name!r}: importance {what} needs the networkx graph, not its compiled form "
+                        "(the compiled form serves trees without shared events, by the adjoint method)")  # fmt: skip
+
+
 def _sampled_importance(tree: nx.DiGraph, samples: int, rng: Any, confidence: float, max_nodes: int) -> Importance:
     """Each evaluator made perfect, then made to always approve, each variant sampled on its own."""
     from .intervals import wilson
     from .montecarlo import monte_carlo, seed_sequence
 
+    _graph_needed(tree, "Monte Carlo (runs on edited copies)")
     c = compile_tree(tree)
     if c.size > max_nodes:
         raise RRMError(

@@ -31,6 +31,7 @@ independent proportions: comparison of eleven methods. Statistics in Medicine
 from __future__ import annotations
 
 import math
+import numbers
 from functools import lru_cache
 
 __all__ = [
@@ -54,6 +55,16 @@ def _z(confidence: float) -> float:
     return float(special.ndtri(0.5 + confidence / 2.0))
 
 
+def _check_counts(k: int, n: int, confidence: float) -> None:
+    """Refuse counts and levels no interval is defined for (a NaN or a crash otherwise)."""
+    if not (isinstance(n, numbers.Integral) and n >= 1):
+        raise ValueError(f"n={n!r}: an interval needs at least one trial")
+    if not (isinstance(k, numbers.Integral) and 0 <= k <= n):
+        raise ValueError(f"k={k!r}: successes must be a whole number in 0..n={n}")
+    if not (isinstance(confidence, numbers.Real) and 0.0 < confidence < 1.0):
+        raise ValueError(f"confidence={confidence!r} is not in (0, 1)")
+
+
 def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval for k successes in n trials (n >= 1).
 
@@ -61,12 +72,32 @@ def wilson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     method="wilson")`` (tested to 1e-12), at about a microsecond a call instead of a
     millisecond: Monte Carlo results compute several per node.
 
+    Parameters
+    ----------
+    k : int
+        Successes, in 0..n.
+    n : int
+        Trials, >= 1.
+    confidence : float
+        The interval's level, in (0, 1).
+
+    Returns
+    -------
+    tuple of (float, float)
+        ``(lo, hi)`` within [0, 1]; ``lo`` is 0 when ``k = 0`` and ``hi`` is 1 when ``k = n``.
+
+    Raises
+    ------
+    ValueError
+        If ``n < 1``, ``k`` is not a whole number in 0..n, or ``confidence`` is not in (0, 1).
+
     Examples
     --------
     >>> lo, hi = wilson(0, 100)
     >>> lo, round(hi, 4)
     (0.0, 0.037)
     """
+    _check_counts(k, n, confidence)
     z = _z(confidence)
     p = k / n
     denom = 1.0 + z * z / n
@@ -83,12 +114,32 @@ def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, fl
     The Beta quantiles ``scipy.stats.binomtest(k, n).proportion_ci(confidence,
     method="exact")`` computes, from the inverse regularized incomplete beta function.
 
+    Parameters
+    ----------
+    k : int
+        Successes, in 0..n.
+    n : int
+        Trials, >= 1.
+    confidence : float
+        The interval's level, in (0, 1).
+
+    Returns
+    -------
+    tuple of (float, float)
+        ``(lo, hi)`` within [0, 1]; ``lo`` is 0 when ``k = 0`` and ``hi`` is 1 when ``k = n``.
+
+    Raises
+    ------
+    ValueError
+        If ``n < 1``, ``k`` is not a whole number in 0..n, or ``confidence`` is not in (0, 1).
+
     Examples
     --------
     >>> lo, hi = clopper_pearson(0, 100)
     >>> lo, round(hi, 4)
     (0.0, 0.0362)
     """
+    _check_counts(k, n, confidence)
     from scipy import special
 
     alpha = 1.0 - confidence
@@ -98,7 +149,39 @@ def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, fl
 
 
 def proportion_interval(k: int, n: int, confidence: float = 0.95, method: str = "wilson") -> tuple[float, float]:
-    """The interval of ``method`` (``"wilson"`` or ``"clopper-pearson"``)."""
+    """The interval of ``method`` (``"wilson"`` or ``"clopper-pearson"``) for k successes in n trials.
+
+    Parameters
+    ----------
+    k : int
+        Successes, in 0..n.
+    n : int
+        Trials, >= 1.
+    confidence : float
+        The interval's level, in (0, 1).
+    method : {"wilson", "clopper-pearson"}
+        :func:`wilson` or :func:`clopper_pearson`.
+
+    Returns
+    -------
+    tuple of (float, float)
+        ``(lo, hi)`` within [0, 1].
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is not one of :data:`INTERVALS`, ``n < 1``, ``k`` is not in 0..n, or
+        ``confidence`` is not in (0, 1).
+
+    Examples
+    --------
+    >>> [round(x, 4) for x in proportion_interval(3, 10, method="clopper-pearson")]
+    [0.0667, 0.6525]
+    >>> proportion_interval(3, 10, method="exact")
+    Traceback (most recent call last):
+    ...
+    ValueError: interval='exact' is not one of wilson, clopper-pearson
+    """
     if method == "wilson":
         return wilson(k, n, confidence)
     if method == "clopper-pearson":
@@ -108,6 +191,29 @@ def proportion_interval(k: int, n: int, confidence: float = 0.95, method: str = 
 
 def newcombe_difference(k1: int, n1: int, k2: int, n2: int, confidence: float = 0.95) -> tuple[float, float]:
     """Newcombe's hybrid score interval for ``k1/n1 - k2/n2`` (independent samples).
+
+    Method 10 of Newcombe (1998), built from the two :func:`wilson` intervals.
+
+    Parameters
+    ----------
+    k1, n1 : int
+        Successes and trials of the first sample (``n1 >= 1``).
+    k2, n2 : int
+        Successes and trials of the second sample (``n2 >= 1``).
+    confidence : float
+        The interval's level, in (0, 1).
+
+    Returns
+    -------
+    tuple of (float, float)
+        ``(lo, hi)`` within [-1, 1].
+
+    Raises
+    ------
+    ZeroDivisionError
+        If ``n1`` or ``n2`` is 0.
+    ValueError
+        If ``k1 > n1`` or ``k2 > n2``.
 
     Examples
     --------
@@ -130,6 +236,28 @@ def newcombe_difference(k1: int, n1: int, k2: int, n2: int, confidence: float = 
 def bonferroni_difference(k1: int, n1: int, k2: int, n2: int, confidence: float = 0.95) -> tuple[float, float]:
     """A guaranteed interval for ``k1/n1 - k2/n2``: Clopper-Pearson at ``1 - alpha/2`` each.
 
+    By Bonferroni, both Clopper-Pearson intervals hold together with probability at
+    least ``confidence``, so their difference does too.
+
+    Parameters
+    ----------
+    k1, n1 : int
+        Successes and trials of the first sample (``n1 >= 1``).
+    k2, n2 : int
+        Successes and trials of the second sample (``n2 >= 1``).
+    confidence : float
+        The interval's level, in (0, 1).
+
+    Returns
+    -------
+    tuple of (float, float)
+        ``(lo, hi)`` within [-1, 1].
+
+    Raises
+    ------
+    TypeError
+        If an argument is not a number (values are not checked, as in :func:`clopper_pearson`).
+
     Examples
     --------
     >>> lo, hi = bonferroni_difference(56, 70, 48, 80)
@@ -145,7 +273,39 @@ def bonferroni_difference(k1: int, n1: int, k2: int, n2: int, confidence: float 
 def difference_interval(
     k1: int, n1: int, k2: int, n2: int, confidence: float = 0.95, method: str = "wilson"
 ) -> tuple[float, float]:
-    """The interval for a difference of independent proportions matching ``method``."""
+    """The interval for a difference of independent proportions matching ``method``.
+
+    :func:`newcombe_difference` for ``"wilson"``, :func:`bonferroni_difference` for
+    ``"clopper-pearson"``.
+
+    Parameters
+    ----------
+    k1, n1 : int
+        Successes and trials of the first sample (``n1 >= 1``).
+    k2, n2 : int
+        Successes and trials of the second sample (``n2 >= 1``).
+    confidence : float
+        The interval's level, in (0, 1).
+    method : {"wilson", "clopper-pearson"}
+        The proportions' interval method.
+
+    Returns
+    -------
+    tuple of (float, float)
+        ``(lo, hi)`` for ``k1/n1 - k2/n2``, within [-1, 1].
+
+    Raises
+    ------
+    ValueError
+        If ``method`` is not one of :data:`INTERVALS` (or as the method raises).
+    ZeroDivisionError
+        With ``"wilson"``, if ``n1`` or ``n2`` is 0.
+
+    Examples
+    --------
+    >>> [round(x, 4) for x in difference_interval(56, 70, 48, 80)]        # Newcombe's
+    [0.0524, 0.3339]
+    """
     if method == "wilson":
         return newcombe_difference(k1, n1, k2, n2, confidence)
     if method == "clopper-pearson":

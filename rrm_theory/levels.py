@@ -79,6 +79,20 @@ class TrainingModel:
         How the votes combine (MODEL.md section 2.2).
     human_vote : bool
         Whether the human's own direct look is one of the votes.
+
+    Raises
+    ------
+    ValueError
+        If an error rate is not in [0, 1/2], ``difficulty`` not in (0, 1],
+        ``amplification`` or ``gap`` not a finite number >= 0, ``helpers`` not a
+        whole number >= 0, there is no vote, or the rule needs more votes than
+        there are.
+
+    Examples
+    --------
+    >>> m = TrainingModel(human_error=0.1, difficulty=0.9, helpers=3)
+    >>> m.votes, round(m.unaided(2), 4), round(m.step(0.1, 1), 5)
+    (4, 0.176, 0.06202)
     """
 
     human_error: float = 0.1
@@ -111,6 +125,7 @@ class TrainingModel:
 
     @property
     def votes(self) -> int:
+        """The votes combined at every level: the helpers, and the human's own if it votes."""
         return self.helpers + int(self.human_vote)
 
     def unaided(self, level: float) -> float:
@@ -142,6 +157,26 @@ class TrainingModel:
 def trajectory(model: TrainingModel, levels: int) -> dict[str, list[float]]:
     """Assisted and unaided error (and the helpers') for levels 0..levels.
 
+    Parameters
+    ----------
+    model : TrainingModel
+        The level map's parameters.
+    levels : int
+        The last level.
+
+    Returns
+    -------
+    dict of str to list of float
+        ``assisted`` (eps_k), ``unaided`` (u_k) and ``helper`` (h_k, NaN at level 0,
+        which has no helpers), each with ``levels + 1`` entries.
+
+    Raises
+    ------
+    AttributeError
+        If ``model`` is not a :class:`TrainingModel` (whose values are checked when it is built).
+    TypeError
+        If ``levels`` is not an integer.
+
     Examples
     --------
     >>> out = trajectory(TrainingModel(human_error=0.1, difficulty=0.9, helpers=3), 3)
@@ -165,6 +200,30 @@ def level_fixed_points(model: TrainingModel, *, level: float = math.inf) -> list
     the oversight error settles once difficulty has saturated. Found by
     bracketing sign changes on a fine grid and bisecting each to adjacent floats;
     stability is ``|map'(x)| < 1`` (central difference).
+
+    Parameters
+    ----------
+    model : TrainingModel
+        The level map's parameters.
+    level : float, keyword-only
+        The level whose unaided error enters the map; ``math.inf`` for the limit.
+
+    Returns
+    -------
+    list of (float, bool)
+        Each fixed point (rounded to 12 decimals), ascending, and whether it is stable.
+
+    Raises
+    ------
+    AttributeError
+        If ``model`` is not a :class:`TrainingModel` (whose values are checked when it is built).
+
+    Examples
+    --------
+    Three helpers and no vote of the human's own: majority of three, ``e -> 3e^2 - 2e^3``:
+
+    >>> level_fixed_points(TrainingModel(helpers=3, human_vote=False))
+    [(0.0, True), (0.5, False)]
     """
     def g(x: float) -> float:
         return model.step(x, level) - x
@@ -201,7 +260,39 @@ def _bisect(g: Callable[[float], float], a: float, b: float, ga: float) -> float
 
 
 def max_level(model: TrainingModel, target: float, *, cap: int = 1000) -> dict[str, Any]:
-    """The highest level whose assisted error stays below ``target`` at every level up to it."""
+    """The highest level whose assisted error stays below ``target`` at every level up to it.
+
+    Parameters
+    ----------
+    model : TrainingModel
+        The level map's parameters.
+    target : float
+        The error every level up to the answer stays strictly below.
+    cap : int, keyword-only
+        The last level considered.
+
+    Returns
+    -------
+    dict
+        ``{"max_level": int | None, "unbounded": bool}``: None with ``unbounded``
+        false when even level 0 fails, None with ``unbounded`` true when no level up
+        to ``cap`` fails.
+
+    Raises
+    ------
+    AttributeError
+        If ``model`` is not a :class:`TrainingModel` (whose values are checked when it is built).
+    TypeError
+        If ``cap`` is not an integer.
+
+    Examples
+    --------
+    >>> model = TrainingModel(human_error=0.1, difficulty=0.9, helpers=3)
+    >>> max_level(model, 0.2)
+    {'max_level': 20, 'unbounded': False}
+    >>> max_level(TrainingModel(helpers=3, human_vote=False), 0.2)
+    {'max_level': None, 'unbounded': True}
+    """
     errors = trajectory(model, cap)["assisted"]
     for k, err in enumerate(errors):
         if not err < target:
@@ -212,7 +303,20 @@ def max_level(model: TrainingModel, target: float, *, cap: int = 1000) -> dict[s
 def linear_closed_form(model: TrainingModel) -> sp.Expr:
     """eps_k in closed form for the linear case (one helper, no human vote), valid below the clip.
 
-    A sympy expression in ``k``, the rates read as the decimals written (0.01 -> 1/100).
+    Parameters
+    ----------
+    model : TrainingModel
+        With ``helpers=1`` and ``human_vote=False``.
+
+    Returns
+    -------
+    sympy.Expr
+        eps_k in the symbol ``k``, the rates read as the decimals written (0.01 -> 1/100).
+
+    Raises
+    ------
+    ValueError
+        If the model is not the linear case.
 
     Examples
     --------

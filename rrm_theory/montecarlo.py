@@ -66,6 +66,24 @@ def chunk_words(nodes: int) -> int:
 def chunk_episodes(tree: nx.DiGraph) -> int:
     """Episodes per chunk (the unit of reproducibility) for ``tree``.
 
+    ``64 * words``, with 256 words up to 65,536 nodes and fewer for larger trees
+    (at least 16), so that a chunk's state stays within 256 MiB.
+
+    Parameters
+    ----------
+    tree : networkx.DiGraph
+        An evaluation tree (only its size matters).
+
+    Returns
+    -------
+    int
+        Episodes per chunk: chunk k of a run draws from the k-th child of ``SeedSequence(seed)``.
+
+    Raises
+    ------
+    AttributeError
+        If ``tree`` is not a networkx graph.
+
     Examples
     --------
     >>> from rrm_theory import balanced
@@ -77,12 +95,26 @@ def chunk_episodes(tree: nx.DiGraph) -> int:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A point estimate with its confidence interval."""
+    """A point estimate with its confidence interval.
+
+    Attributes
+    ----------
+    estimate : float
+        The sample proportion (or, for ``youden``, difference of proportions).
+    ci : tuple of (float, float)
+        The confidence interval ``(lo, hi)`` (:mod:`rrm_theory.intervals`).
+
+    Examples
+    --------
+    >>> Estimate(0.25, (0.2, 0.3)).to_dict()
+    {'estimate': 0.25, 'ci': [0.2, 0.3]}
+    """
 
     estimate: float
     ci: tuple[float, float]
 
     def to_dict(self) -> dict[str, Any]:
+        """The estimate as ``analyze --json`` prints it (the interval as a list)."""
         return {"estimate": self.estimate, "ci": [self.ci[0], self.ci[1]]}
 
 
@@ -152,6 +184,18 @@ class MonteCarloResult:
     reached : bool or None
         Whether every defined root interval is narrower than the target
         (False means the sample cap stopped the run first).
+
+    Examples
+    --------
+    >>> from rrm_theory import chain, monte_carlo
+    >>> result = monte_carlo(chain(1, error=0.1, prior=0.5), samples=20_000, rng=3)
+    >>> result.samples, result.seed, result.interval, result.counts.shape
+    (20000, 3, 'wilson', (2, 3))
+    >>> fa = result.root["false_accept"]
+    >>> fa.ci[0] < 0.18 < fa.ci[1]                       # exact: 0.18
+    True
+    >>> result.widest()[0]                               # the widest root interval
+    'youden'
     """
 
     name: str
@@ -204,7 +248,34 @@ def _seed(rng: np.random.Generator | np.random.SeedSequence | int | None) -> int
 
 
 def seed_sequence(rng: np.random.Generator | np.random.SeedSequence | int | None) -> np.random.SeedSequence:
-    """A SeedSequence from any ``rng`` argument (SPEC 7), for spawning independent streams."""
+    """A SeedSequence from any ``rng`` argument (SPEC 7), for spawning independent streams.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator, numpy.random.SeedSequence, int or None
+        A SeedSequence is returned as it is; otherwise the seed :func:`monte_carlo`
+        would use (an int itself, one draw of a Generator, fresh OS entropy for None).
+
+    Returns
+    -------
+    numpy.random.SeedSequence
+
+    Raises
+    ------
+    ValueError
+        For a negative int.
+    TypeError
+        For anything else than the types above.
+
+    Examples
+    --------
+    >>> seed_sequence(7).entropy
+    7
+    >>> import numpy as np
+    >>> s = np.random.SeedSequence(1)
+    >>> seed_sequence(s) is s
+    True
+    """
     if isinstance(rng, np.random.SeedSequence):
         return rng
     return np.random.SeedSequence(_seed(rng))
@@ -348,7 +419,7 @@ class _Runner:
 
 
 def monte_carlo(
-    tree: nx.DiGraph,
+    tree: nx.DiGraph | Compiled,
     *,
     samples: int = 100_000,
     rng: np.random.Generator | np.random.SeedSequence | int | None = None,
@@ -365,8 +436,8 @@ def monte_carlo(
 
     Parameters
     ----------
-    tree : networkx.DiGraph
-        A validated evaluation tree.
+    tree : networkx.DiGraph or Compiled
+        An evaluation tree, or its compiled form (:func:`compile_tree`).
     samples : int, keyword-only
         Episodes to sample (with ``ci_width``: the first round).
     rng : numpy.random.Generator, numpy.random.SeedSequence, int or None, keyword-only
@@ -410,9 +481,12 @@ def monte_carlo(
     Raises
     ------
     ValueError
-        For an option out of range.
+        For an option out of range, or a negative seed.
     TypeError
-        For an ``executor`` that is not an :class:`~rrm_theory.studies.Executor`.
+        For an ``executor`` that is not an :class:`~rrm_theory.studies.Executor`,
+        or an ``rng`` of another type than those above.
+    SpecError
+        If ``tree`` is not a valid evaluation tree.
     RRMError
         From the executor (a Dask cluster that lost a task for good, say).
 
@@ -442,14 +516,14 @@ def monte_carlo(
     try:
         counts = runner.run(0, samples)
         n = samples
-        result = _result(c, tree, counts, n, seed, confidence, interval, ci_width)
+        result = _result(c, counts, n, seed, confidence, interval, ci_width)
         while ci_width is not None and not result.reached and n < max_samples:
             _, width = result.widest()
             grow = max(2.0, min(16.0, 1.2 * (width / ci_width) ** 2))  # width ~ 1 / sqrt(n)
             target = min(max_samples, -(-int(n * grow) // episodes) * episodes)  # the last round is cut
             counts = counts + runner.run(n // episodes, target - n)
             n = target
-            result = _result(c, tree, counts, n, seed, confidence, interval, ci_width)
+            result = _result(c, counts, n, seed, confidence, interval, ci_width)
     except BaseException:
         runner.abort()  # interrupted or terminated: end the workers now, do not wait for them
         raise
@@ -458,10 +532,10 @@ def monte_carlo(
 
 
 def _result(
-    c: Compiled, tree: nx.DiGraph, counts: np.ndarray, n: int, seed: int,
+    c: Compiled, counts: np.ndarray, n: int, seed: int,
     confidence: float, interval: str, ci_width: float | None,
 ) -> MonteCarloResult:  # fmt: skip
-    order = np.fromiter((c.index[v] for v in tree), dtype=np.int64, count=c.size)
+    order = c.order  # per-node results in the graph's order
     ordered = counts[order]
     ordered.setflags(write=False)
     root = _estimates(counts[0], n, confidence, interval)
@@ -476,7 +550,7 @@ def _result(
         confidence=confidence,
         interval=interval,
         root=root,
-        per_node=_PerNode(list(tree), ordered, n, confidence, interval),
+        per_node=_PerNode(list(map(c.nodes.__getitem__, order.tolist())), ordered, n, confidence, interval),
         counts=ordered,
         target_ci_width=ci_width,
         reached=reached,
@@ -517,6 +591,19 @@ def _check_executor(executor: object) -> None:
 
 
 def default_workers() -> int:
-    """The number of CPUs this process may use."""
+    """The number of CPUs this process may use.
+
+    Its CPU affinity where the system reports it (Linux), else ``os.cpu_count()``.
+
+    Returns
+    -------
+    int
+        At least 1.
+
+    Examples
+    --------
+    >>> default_workers() >= 1
+    True
+    """
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 

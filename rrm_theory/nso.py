@@ -171,6 +171,15 @@ class EloLine:
 class Game:
     """An oversight game: the guard's and the houdini's Elo lines.
 
+    Attributes
+    ----------
+    name : str
+        The game's name (a key of :data:`GAMES` for the paper's four).
+    guard : EloLine
+        The overseer's domain Elo by general Elo.
+    houdini : EloLine
+        The overseen system's domain Elo by general Elo.
+
     Examples
     --------
     >>> GAMES["debate"].houdini.slope
@@ -255,6 +264,11 @@ def error_from_elo(evaluator_elo: float, target_elo: float) -> float:
     evaluator_elo, target_elo : float
         Domain Elos of the evaluator (guard) and the target (houdini).
 
+    Returns
+    -------
+    float
+        A false-accept rate in [0, 1]; 0.5 at equal Elo.
+
     Raises
     ------
     ValueError
@@ -322,6 +336,8 @@ def nested_success(game: Game | _GameLike, gap: float, steps: int, *, start: flo
     ValueError
         If ``gap`` or ``start`` is not finite, or ``steps`` is not a whole
         number >= 1.
+    TypeError
+        If ``game`` has no ``.guard`` and ``.houdini`` with a ``domain`` method.
 
     Examples
     --------
@@ -355,6 +371,12 @@ class NSOResult:
         The success probability with ``optimal_steps`` steps.
     success_by_steps : list of float
         Success with ``n = 1, ..., N`` steps (entry ``n - 1`` for ``n``).
+
+    Examples
+    --------
+    >>> result = optimal_steps(GAMES["debate"], 400, max_steps=3)
+    >>> result.optimal_steps, [round(s, 4) for s in result.to_dict()["success_by_steps"]]
+    (1, [0.5136, 0.4164, 0.3253])
     """
 
     optimal_steps: int
@@ -399,6 +421,8 @@ def optimal_steps(
     ValueError
         If ``gap`` or ``start`` is not finite, or ``max_steps`` is not a
         whole number >= 1.
+    TypeError
+        If ``game`` has no ``.guard`` and ``.houdini`` with a ``domain`` method.
 
     Examples
     --------
@@ -444,6 +468,10 @@ def game_from_lines(
         ``low, high`` (None for no plateau), or an :class:`EloLine`.
     name : str, optional
         The game's name.
+
+    Returns
+    -------
+    Game
 
     Raises
     ------

@@ -45,6 +45,22 @@ def _show(node: Hashable) -> str:
 def fmt(x: float | None) -> str:
     """A probability for people: 4 decimals, scientific below 1e-3, ``n/a`` when undefined.
 
+    Parameters
+    ----------
+    x : float or None
+        The value; None and NaN are undefined.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is not a number or None.
+
+    Examples
+    --------
     >>> fmt(0.23300465), fmt(3e-20), fmt(None)
     ('0.2330', '3.000e-20', 'n/a')
     """
@@ -62,6 +78,10 @@ def _interval(mc: MonteCarloResult, metric: str) -> tuple[str, str]:
     return fmt(e.estimate), f"[{fmt(e.ci[0])}, {fmt(e.ci[1])}]"
 
 
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
 def format_summary(
     exact: Analysis | None,
     mc: MonteCarloResult | None,
@@ -74,15 +94,61 @@ def format_summary(
     per_node: bool = False,
     note: str = "",
 ) -> str:
-    """Size, root metrics (exact and/or Monte Carlo with intervals) and the worst evaluators."""
-    lines = [f"{name}: {nodes} nodes, {leaves} leaves, depth {depth}" + (f"  ({source})" if source else "")]
+    """Size, root metrics (exact and/or Monte Carlo with intervals) and the worst evaluators.
+
+    Parameters
+    ----------
+    exact : Analysis or None
+        The exact analysis, if there is one.
+    mc : MonteCarloResult or None
+        The Monte Carlo estimate, if there is one (with ``exact``, side by side).
+    nodes, leaves, depth : int, keyword-only
+        The tree's size, for the first line.
+    name : str, keyword-only
+        The tree's name.
+    source : str, keyword-only
+        Where it came from (a file), shown after the size.
+    per_node : bool, keyword-only
+        List every node instead of the :data:`WORST_SHOWN` with the highest error.
+    note : str, keyword-only
+        A line printed under the first (what was skipped, say).
+
+    Returns
+    -------
+    str
+        Lines without a final newline.
+
+    Raises
+    ------
+    ValueError
+        If both ``exact`` and ``mc`` are None.
+
+    Examples
+    --------
+    >>> import rrm_theory as rrm
+    >>> tree = rrm.chain(1, error=0.1, prior=0.5)
+    >>> print(format_summary(rrm.exact_analysis(tree), None, nodes=2, leaves=1, depth=1, name="chain-1"))
+    chain-1: 2 nodes, 1 leaf, depth 1
+    root verdict (exact):
+      p_good            0.5000   P(the work is acceptable)
+      error             0.1800   P(verdict wrong)
+      false_accept      0.1800   P(approve | bad work): the safety-critical rate
+      false_reject      0.1800   P(reject | good work)
+      youden            0.6400   1 - FA - FR (0 = the verdict carries no information)
+    worst evaluators (highest error, 1 of 1):
+      node       error  false_accept  false_reject
+      L1_0      0.1000        0.1000        0.1000
+    """
+    if exact is None and mc is None:
+        raise ValueError("format_summary needs an exact analysis, a Monte Carlo result or both")
+    lines = [f"{name}: {_count(nodes, 'node')}, {_count(leaves, 'leaf', 'leaves')}, depth {depth}"
+             + (f"  ({source})" if source else "")]
     if note:
         lines.append(note)
     if mc is not None:
         level = f"{mc.confidence:.0%} {mc.interval}"
         lines.append(f"Monte Carlo: {mc.samples:,} episodes, seed {mc.seed}, intervals {level}")
     if mc is None:
-        assert exact is not None
         lines.append("root verdict (exact):")
         lines += [f"  {m:<13}{fmt(getattr(exact.root, m)):>11}   {_NOTES[m]}" for m in METRICS]
     else:
@@ -127,8 +193,39 @@ def format_comparison(
     rows: Sequence[tuple[str, int, int, dict[str, float | None]]],
     extras: Sequence[tuple[tuple[float, float] | None, float | None]] | None = None,
 ) -> str:
-    """One row per tree: ``(name, nodes, depth, root metrics)`` side by side; ``extras``
-    adds each tree's false_accept bounds and its worst false_accept after one corruption."""
+    """One row per tree, side by side: its size and root metrics (``rrm-theory compare``).
+
+    Parameters
+    ----------
+    rows : sequence of (str, int, int, dict)
+        ``(name, nodes, depth, root metrics)`` per tree; the dict has every metric of
+        :data:`~rrm_theory.results.METRICS` (None where undefined).
+    extras : sequence of (tuple or None, float or None), optional
+        Per row: its false_accept bounds ``(lo, hi)`` and its worst false_accept
+        after one corruption, as two more columns.
+
+    Returns
+    -------
+    str
+        A header line and one line per row, without a final newline.
+
+    Raises
+    ------
+    TypeError
+        If ``rows`` is empty.
+    KeyError
+        If a row's metrics lack one.
+    IndexError
+        If ``extras`` is shorter than ``rows``.
+
+    Examples
+    --------
+    >>> import rrm_theory as rrm
+    >>> root = rrm.exact_analysis(rrm.chain(1, error=0.1, prior=0.5)).root.to_dict()
+    >>> print(format_comparison([("chain-1", 2, 1, root)]))
+    name       nodes  depth        p_good         error  false_accept  false_reject        youden
+    chain-1        2      1        0.5000        0.1800        0.1800        0.1800        0.6400
+    """
     width = max(len("name"), *(len(r[0]) for r in rows))
     head = f"{'name':<{width}}  {'nodes':>7}  {'depth':>5}  " + "  ".join(f"{m:>12}" for m in METRICS)
     if extras is not None:
@@ -148,7 +245,30 @@ def _pair(x: tuple[float, float] | None) -> str:
 
 
 def format_bounds(b: Bounds) -> str:
-    """The dependence-free bounds in one block."""
+    """The dependence-free bounds in one block.
+
+    Parameters
+    ----------
+    b : Bounds
+        From :func:`rrm_theory.bounds`.
+
+    Returns
+    -------
+    str
+        Two lines.
+
+    Raises
+    ------
+    AttributeError
+        If ``b`` is not a :class:`~rrm_theory.Bounds`.
+
+    Examples
+    --------
+    >>> import rrm_theory as rrm
+    >>> print(format_bounds(rrm.bounds(rrm.chain(1, error=0.1, prior=0.5))))
+    bounds without independence (tight, by linear programming):
+      false_accept [0.0000, 0.2000]   false_reject [0.0000, 0.2000]   error [0.0000, 0.2000]
+    """
     kind = "tight, by linear programming" if b.method == "tight" else "fast inequalities, valid but possibly loose"
     return "\n".join([
         f"bounds without independence ({kind}):",
@@ -157,7 +277,31 @@ def format_bounds(b: Bounds) -> str:
 
 
 def format_robustness(r: Robustness) -> str:
-    """The adversary curve and the most likely bad outcome."""
+    """The adversary curve and the most likely bad outcome.
+
+    Parameters
+    ----------
+    r : Robustness
+        From :func:`rrm_theory.robustness`.
+
+    Returns
+    -------
+    str
+        Three lines.
+
+    Raises
+    ------
+    AttributeError
+        If ``r`` is not a :class:`~rrm_theory.Robustness`.
+
+    Examples
+    --------
+    >>> import rrm_theory as rrm
+    >>> print(format_robustness(rrm.robustness(rrm.chain(1, error=0.1, prior=0.5), budget=1)))
+    adversary corrupting up to 1 helpers (not the root): worst false_accept by corruptions
+      0: 0.1800   1: 0.9090
+      most likely bad outcome (probability 0.3281): 1 corruption (L1_0)
+    """
     who = "helpers and the root" if r.root_corruptible else "helpers (not the root)"
     lines = [f"adversary corrupting up to {r.budget} {who}: worst false_accept by corruptions"]
     if r.worst_false_accept is None:
@@ -178,7 +322,34 @@ def format_robustness(r: Robustness) -> str:
 
 
 def format_importance(imp: Importance, k: int = WORST_SHOWN) -> str:
-    """The top of the importance ranking."""
+    """The top of the importance ranking.
+
+    Parameters
+    ----------
+    imp : Importance
+        From :func:`rrm_theory.importance`.
+    k : int
+        The evaluators shown.
+
+    Returns
+    -------
+    str
+        A title, a header and one line per evaluator; empty when ``k`` is 0.
+
+    Raises
+    ------
+    AttributeError
+        If ``imp`` is not an :class:`~rrm_theory.Importance`.
+
+    Examples
+    --------
+    >>> import rrm_theory as rrm
+    >>> print(format_importance(rrm.importance(rrm.chain(1, error=0.1, prior=0.5))))
+    most important evaluators (root false_accept if each were perfect; adjoint):
+      node  FA if perfect     dFA/dfa       RRW       RAW
+      L0_0         0.1000      0.9000       1.8      5.56
+      L1_0         0.1000      0.8000       1.8         5
+    """
     top = imp.top(k)
     if not top:
         return ""

@@ -30,6 +30,7 @@ from typing import Sequence
 
 __all__ = ["RULE_NAMES", "Rule", "parse_rule", "ThresholdForm", "threshold_form"]
 
+#: The rules a spec may name, as written (``K`` a whole number >= 1).
 RULE_NAMES = ("all", "any", "majority", "at_least:K", "weighted")
 
 
@@ -43,6 +44,12 @@ class Rule:
         One of ``"all"``, ``"any"``, ``"majority"``, ``"at_least"``, ``"weighted"``.
     k : int or None
         The ``K`` of ``at_least:K``; None for the other rules.
+
+    Examples
+    --------
+    >>> rule = Rule("at_least", 2)
+    >>> str(rule), rule == parse_rule("at_least:2")
+    ('at_least:2', True)
     """
 
     kind: str
@@ -54,6 +61,16 @@ class Rule:
 
 def parse_rule(text: object) -> Rule:
     """Parse a rule as written in a spec.
+
+    Parameters
+    ----------
+    text : str
+        ``"all"``, ``"any"``, ``"majority"``, ``"at_least:K"`` (K a whole number >= 1)
+        or ``"weighted"``.
+
+    Returns
+    -------
+    Rule
 
     Raises
     ------
@@ -86,6 +103,19 @@ class ThresholdForm:
 
     ``1 <= threshold <= sum(weights)`` always holds for a valid node, so both
     outcomes are possible.
+
+    Attributes
+    ----------
+    weights : tuple of int
+        The children's integer weights, in child order (1 each for count rules).
+    threshold : int
+        The least summed weight of accepting children that makes the node accept.
+
+    Examples
+    --------
+    >>> form = threshold_form(parse_rule("at_least:2"), 3)
+    >>> form.weights, form.threshold, form.total
+    ((1, 1, 1), 2, 3)
     """
 
     weights: tuple[int, ...]
@@ -93,6 +123,7 @@ class ThresholdForm:
 
     @property
     def total(self) -> int:
+        """The sum of the weights."""
         return sum(self.weights)
 
 
@@ -116,6 +147,18 @@ def threshold_form(
     threshold : float, optional
         The node's threshold in (0, 1]; used by ``weighted`` only.
 
+    Returns
+    -------
+    ThresholdForm
+        Weights scaled to the smallest integers with the same ratios (as the
+        decimals written), and ``T = ceil(threshold * sum(weights))``.
+
+    Raises
+    ------
+    ValueError
+        For a ``weighted`` rule without ``weights`` and ``threshold``, or a weight or
+        threshold that is infinite or NaN (valid trees have none).
+
     Examples
     --------
     >>> threshold_form(parse_rule("majority"), 4)
@@ -125,9 +168,11 @@ def threshold_form(
     """
     if rule.kind != "weighted":
         t = {"all": n, "any": 1, "majority": n // 2 + 1}.get(rule.kind, rule.k)
-        assert t is not None
+        if t is None:
+            raise ValueError(f"rule {rule.kind!r} has no count")
         return ThresholdForm((1,) * n, t)
-    assert weights is not None and threshold is not None
+    if weights is None or threshold is None:
+        raise ValueError("a weighted rule needs its children's weights and a threshold")
     fracs = [_exact(w) for w in weights]
     theta = _exact(threshold)
     scale = reduce(math.lcm, (f.denominator for f in fracs), 1)

@@ -32,6 +32,15 @@ the child's value through (``"all"`` is recorded).
 Generated node ids are ``L<level>_<index>``: ``L0_0`` is the root, ``L2_5``
 the sixth node (breadth-first) two levels below it.
 
+Uncertain rates: any probability may be a distribution, ``{ beta = [a, b] }`` or
+``{ uniform = [lo, hi] }``, written inline or in an ``[uncertainty]`` table
+(``nodes.<id>``, ``defaults``, ``influence``, ``blind_spots.<group>``). The tree keeps
+them in ``G.graph["uncertainty"]`` for :mod:`rrm_theory.uncertainty`; every other
+analysis uses the point values: a number the table gives, else the mean of its own
+distribution, else the defaults as above. A ``[uncertainty.defaults]`` distribution
+applies to each node that takes the key from the defaults, each drawing its own value;
+``error`` is one draw for both rates (docs/spec-format.md, "Uncertain rates").
+
 Reading a file: only a regular file (after symbolic links) of at most
 :data:`MAX_SPEC_BYTES` bytes is read; a directory, device, FIFO or socket is
 refused from ``os.stat`` before it is opened. Every input error is one line
@@ -43,9 +52,7 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import re
-import stat
 import sys
 from pathlib import Path
 from typing import Any, Mapping
@@ -53,12 +60,15 @@ from typing import Any, Mapping
 import networkx as nx
 
 from . import _toml
+from ._files import file_label, read_regular_file
 from ._text import printable, quote
 from .errors import SpecError
 from .nso import error_from_elo
 from .rules import parse_rule
 from ._compile import compile_tree
-from .tree import NODE_KEYS, bfs_order, check_one_root, check_value, show_value, tree_root, validate_tree
+from ._distributions import Distribution, check_uncertainty, read_distribution, shown
+from .tree import (NODE_KEYS, PROBABILITY_KEYS, bfs_order, check_one_root, check_value, show_value, tree_root,
+                   validate_tree)  # fmt: skip
 
 __all__ = [
     "MAX_GENERATED_NODES", "MAX_SPEC_BYTES",
@@ -75,7 +85,7 @@ MAX_SPEC_BYTES = 1 << 30
 
 TOP_KEYS = (
     "name", "description", "influence", "target_elo", "unaided_error", "human_reach",
-    "defaults", "blind_spots", "nodes", "generate",
+    "defaults", "blind_spots", "nodes", "generate", "uncertainty",
 )  # fmt: skip
 DEFAULT_KEYS = (
     "rule", "threshold", "weight", "prior", "coverage",
@@ -89,6 +99,13 @@ INTERNAL_KEYS = (
 )  # fmt: skip
 SPEC_NODE_KEYS = NODE_KEYS + ("elo",)
 GROUP_KEYS = ("probability", "members")
+#: Node keys that may be given a distribution ([uncertainty] or inline); ``error`` is one draw for both rates.
+DISTRIBUTION_KEYS = PROBABILITY_KEYS
+UNCERTAINTY_KEYS = ("nodes", "defaults", "influence", "blind_spots")
+_RATES = ("false_accept", "false_reject")
+
+#: Distributions of one table: key -> (distribution, where it is written, for messages).
+_Dists = dict[str, tuple[Distribution, str]]
 
 
 # ----------------------------------------------------------------- reading
@@ -155,11 +172,34 @@ def load_spec_dict(path: str | Path) -> Any:
     4,300 by default) is returned as a stand-in that :func:`from_dict` rejects with
     the node and key that hold it.
 
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The spec file; its suffix, ``.toml`` or ``.json`` (in any case), picks the
+        parser. The text must be UTF-8.
+
+    Returns
+    -------
+    Any
+        The parsed document, not yet checked as a spec: for TOML a ``dict``; for
+        JSON its top-level value (a ``dict`` for a spec; anything else is left for
+        :func:`from_dict` to reject). Pass it to :func:`from_dict` for the tree.
+
     Raises
     ------
     SpecError
         If the file cannot be read or parsed: one line naming the file, and where
-        the text tells, the line, the node or table and the key.
+        the text tells, the line, the node or table and the key. This includes a
+        suffix other than ``.toml`` or ``.json``, text that is not UTF-8, a
+        duplicate key or table, and in JSON ``NaN`` or an infinity.
+
+    Examples
+    --------
+    >>> spec = load_spec_dict("models/chip-design.toml")
+    >>> spec["name"], spec["nodes"]["heat"]["parent"], spec["nodes"]["heat"]["false_accept"]
+    ('chip-design', 'design', 0.06)
+    >>> from_dict(spec).number_of_nodes()
+    7
     """
     path = Path(path)
     label = _label(path)
@@ -179,79 +219,13 @@ def load_spec_dict(path: str | Path) -> Any:
         raise SpecError(f"{label}: nested too deeply to be a spec") from None
 
 
-def _label(path: Path) -> str:
-    """The file as messages name it: as given, or quoted when it holds characters
-    that cannot be printed (messages stay one line and act on no terminal)."""
-    text = str(path)
-    return text if printable(text) == text else quote(text)
-
-
-_FILE_KINDS = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISFIFO, "a FIFO"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
-def _check_file(info: os.stat_result, path: Path, label: str) -> None:
-    """Refuse what is not a regular file, or is larger than MAX_SPEC_BYTES."""
-    if not stat.S_ISREG(info.st_mode):
-        kind = next((name for test, name in _FILE_KINDS if test(info.st_mode)), "not a file")
-        target = os.path.realpath(path)
-        if target != os.path.abspath(path):  # a symbolic link somewhere on the way
-            kind += f": {printable(target)}"
-        raise SpecError(f"{label}: not a regular file ({kind}); a spec is a .toml or .json file")
-    if info.st_size > MAX_SPEC_BYTES:
-        raise SpecError(
-            f"{label}: too large: {info.st_size:,} bytes, more than the {MAX_SPEC_BYTES:,} bytes a spec file may have"
-        )
-
-
-def _cannot_read(label: str, exc: OSError) -> SpecError:
-    return SpecError(f"{label}: cannot read: {printable(exc.strerror or str(exc))}")
+_label = file_label  # the file as messages name it
 
 
 def _read_bytes(path: Path, label: str) -> bytes:
-    """The bytes of a regular file of at most MAX_SPEC_BYTES bytes.
-
-    The file is looked at before it is opened (a FIFO would block the open, a device
-    never ends), opened without blocking, looked at again through the open descriptor
-    (the path may have changed in between), and read up to one byte past the cap."""
-    if "\0" in str(path):  # no file system allows one; os.stat raises ValueError
-        raise SpecError(f"{label}: cannot read: the path contains a NUL character")
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        raise _cannot_read(label, exc) from None
-    _check_file(info, path, label)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
-    try:
-        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:
-        raise _cannot_read(label, exc) from None
-    try:
-        info = os.fstat(fd)
-        _check_file(info, path, label)
-        cap = MAX_SPEC_BYTES
-        chunks: list[bytes] = []
-        total, want = 0, info.st_size + 1  # usually one read for the file and one to see its end
-        while True:
-            chunk = os.read(fd, min(max(want, 1 << 16), cap + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-            if total > cap:
-                raise SpecError(
-                    f"{label}: too large: more than the {cap:,} bytes a spec file may have (it grew while being read)"
-                )
-    except OSError as exc:
-        raise _cannot_read(label, exc) from None
-    finally:
-        os.close(fd)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    """The bytes of a regular file of at most MAX_SPEC_BYTES bytes (:mod:`rrm_theory._files`)."""
+    return read_regular_file(path, label, limit=MAX_SPEC_BYTES, noun="a spec file",
+                             hint="a spec is a .toml or .json file")  # fmt: skip
 
 
 class _LongInteger:
@@ -436,21 +410,33 @@ def _kind(value: object) -> str:
 
 
 def _read_table(
-    table: Mapping[str, Any], valid: tuple[str, ...], where: str, target_elo: float | None = None
+    table: Mapping[str, Any],
+    valid: tuple[str, ...],
+    where: str,
+    target_elo: float | None = None,
+    dists: _Dists | None = None,
 ) -> dict[str, Any]:
     """Check a table's keys and values; expand ``error`` into both rates and ``elo`` into
-    ``false_accept`` (the evaluator's chance of being fooled by the target, from the Elo gap)."""
+    ``false_accept`` (the evaluator's chance of being fooled by the target, from the Elo gap).
+
+    A probability written as a distribution (``{ beta = [a, b] }``) goes into ``dists``,
+    and its mean is the table's value."""
     out: dict[str, Any] = {}
     for key, value in table.items():
         if key not in valid:
             raise _unknown(key, valid, where)
-        out[key] = check_value(key, value, where)
+        if isinstance(value, dict) and dists is not None and key in DISTRIBUTION_KEYS:
+            d = read_distribution(value, key, where)
+            dists[key] = (d, where)
+            out[key] = d.mean
+        else:
+            out[key] = check_value(key, value, where)
     if "error" in out:
-        for key in ("false_accept", "false_reject"):
+        for key in _RATES:
             if key in out:
                 raise SpecError(
-                    f"{where}: error={out['error']} and {key}={out[key]} are both given; "
-                    "error is shorthand for both rates, so give one or the other"
+                    f"{where}: error={_written(table, out, 'error')} and {key}={_written(table, out, key)} are both "
+                    "given; error is shorthand for both rates, so give one or the other"
                 )
         out["false_accept"] = out["false_reject"] = out.pop("error")
     if "elo" in out:
@@ -466,13 +452,21 @@ def _read_table(
     return out
 
 
+def _written(table: Mapping[str, Any], out: Mapping[str, Any], key: str) -> str:
+    """A table's value as written: a distribution as its table, a number as read."""
+    value = table[key]
+    return shown(value) if isinstance(value, dict) else str(out[key])
+
+
 def from_dict(
     spec: Mapping[str, Any], *, source: str | None = None, default_name: str = "tree"
 ) -> nx.DiGraph:
     """Build a validated evaluation tree from a spec dictionary.
 
     The dictionary has the structure of a spec file (MODEL.md section 6), as
-    :func:`tomllib.load` or :func:`json.load` return it.
+    :func:`tomllib.load` or :func:`json.load` return it, including distributions of
+    uncertain rates (``"uncertainty"``, or ``{"beta": [a, b]}`` in place of a value),
+    which the tree keeps in ``G.graph["uncertainty"]``.
 
     Parameters
     ----------
@@ -482,6 +476,14 @@ def from_dict(
         What error messages name (a file path); default ``spec '<name>'``.
     default_name : str
         The tree's name when the spec has no ``name``.
+
+    Returns
+    -------
+    networkx.DiGraph
+        The evaluation tree, edges parent -> child, every node attribute resolved
+        (in the order the module's description gives). Its ``graph`` holds
+        ``name``, ``description``, ``influence``, ``blind_spots`` and, where the
+        spec gives them, ``unaided_error``, ``human_reach`` and ``uncertainty``.
 
     Raises
     ------
@@ -508,10 +510,13 @@ def from_dict(
     if not name:
         raise SpecError(f"{label}: name='' is empty")
     description = check_value("description", spec.get("description", ""), label)
-    influence = check_value("influence", spec.get("influence", 0.0), label)
+    written = _read_uncertainty(spec["uncertainty"], label) if "uncertainty" in spec else _Uncertainty()
+    influence, influence_d = _read_influence(spec, written, label)
     target_elo = check_value("target_elo", spec["target_elo"], label) if "target_elo" in spec else None
+    defaults_d: _Dists = {}
     defaults = _read_table(_table(spec.get("defaults", {}), f"{label}: [defaults]"), DEFAULT_KEYS,
-                           f"{label}: [defaults]", target_elo)  # fmt: skip
+                           f"{label}: [defaults]", target_elo, defaults_d)  # fmt: skip
+    _add_dists(defaults, defaults_d, written.defaults, label)
     has_nodes, has_generate = "nodes" in spec, "generate" in spec
     if has_nodes == has_generate:
         raise SpecError(
@@ -519,14 +524,16 @@ def from_dict(
             + ("not both" if has_nodes else "and this one has neither")
         )
     if has_nodes:
-        G = _tree_from_nodes(spec["nodes"], defaults, label, target_elo)
+        G, node_d = _tree_from_nodes(spec["nodes"], defaults, label, target_elo, defaults_d, written.nodes)
     else:
-        G = _tree_from_generate(spec["generate"], defaults, label, target_elo)
+        G, node_d = _tree_from_generate(spec["generate"], defaults, label, target_elo, defaults_d, written.nodes)
     G.graph.update(name=name, description=description, influence=influence)
     for key in ("unaided_error", "human_reach"):  # stated for the assumption checks
         if key in spec:
             G.graph[key] = check_value(key, spec[key], label)
-    G.graph["blind_spots"] = _read_blind_spots(spec.get("blind_spots", {}), label)
+    G.graph["blind_spots"], group_d = _read_blind_spots(spec.get("blind_spots", {}), label, written.blind_spots)
+    if node_d or group_d or influence_d is not None:
+        G.graph["uncertainty"] = {"influence": influence_d, "blind_spots": group_d, "nodes": node_d}
     compile_tree(G, source=label)  # every check of validate_tree, vectorised; it names what fails
     return G
 
@@ -535,23 +542,190 @@ def _bad(label: str, key: str, value: object, problem: str) -> Any:
     raise SpecError(f"{label}: {key}={show_value(value)} {problem}")
 
 
-def _read_blind_spots(groups: object, label: str) -> dict[str, dict[str, Any]]:
+def _read_blind_spots(
+    groups: object, label: str, written: Mapping[str, tuple[Distribution, str]]
+) -> tuple[dict[str, dict[str, Any]], dict[str, Distribution]]:
+    """The groups, and the distributions of their probabilities (inline or from [uncertainty])."""
     out: dict[str, dict[str, Any]] = {}
-    for name, group in _table(groups, f"{label}: [blind_spots]").items():
+    dists: dict[str, Distribution] = {}
+    groups = _table(groups, f"{label}: [blind_spots]")
+    for name, (d, where) in written.items():
+        if name not in groups:
+            hint = difflib.get_close_matches(name, list(groups), n=1)
+            also = f" (did you mean {quote(hint[0])}?)" if hint else ""
+            raise SpecError(f"{where}: {quote(name)} is not a group of [blind_spots]{also}")
+    for name, group in groups.items():
         where = f"{label}: blind spot {quote(name)}"
         group = _table(group, where)
         for key in group:
             if key not in GROUP_KEYS:
                 raise _unknown(key, GROUP_KEYS, where)
         for key in GROUP_KEYS:
-            if key not in group:
+            if key not in group and not (key == "probability" and name in written):
                 raise SpecError(f"{where}: {key} is missing")
-        probability = check_value("probability", group["probability"], where)
+        raw = group.get("probability")
+        if isinstance(raw, dict):
+            dists[name] = read_distribution(raw, "probability", where)
+            if name in written:
+                d, here = written[name]
+                _given_twice(here, "probability", d, where[len(label) + 2 :], dists[name])
+            probability = dists[name].mean
+        elif name in written:
+            dists[name] = written[name][0]
+            probability = dists[name].mean if raw is None else check_value("probability", raw, where)
+        else:
+            probability = check_value("probability", raw, where)
         members = group["members"]
         if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
             _bad(where, "members", members, "is not a list of node names")
         out[name] = {"probability": probability, "members": tuple(members)}
+    return out, dists
+
+
+# ----------------------------------------------------------------- distributions
+
+
+class _Uncertainty:
+    """What an ``[uncertainty]`` table writes, checked, before the tree exists."""
+
+    def __init__(self) -> None:
+        self.influence: tuple[Distribution, str] | None = None
+        self.defaults: _Dists = {}
+        self.nodes: dict[str, _Dists] = {}
+        self.blind_spots: dict[str, tuple[Distribution, str]] = {}
+
+
+def _read_uncertainty(table: object, label: str) -> _Uncertainty:
+    where = f"{label}: [uncertainty]"
+    table = _table(table, where)
+    for key in table:
+        if key not in UNCERTAINTY_KEYS:
+            raise _unknown(key, UNCERTAINTY_KEYS, where)
+    out = _Uncertainty()
+    if "influence" in table:
+        out.influence = (read_distribution(table["influence"], "influence", where), where)
+    here = f"{label}: [uncertainty.defaults]"
+    out.defaults = _read_dists(_table(table.get("defaults", {}), here), here)
+    for node, t in _table(table.get("nodes", {}), f"{label}: [uncertainty.nodes]").items():
+        here = _place(label, ("uncertainty", "nodes", node))
+        out.nodes[node] = _read_dists(_table(t, here), here)
+    for group, t in _table(table.get("blind_spots", {}), f"{label}: [uncertainty.blind_spots]").items():
+        here = _place(label, ("uncertainty", "blind_spots", group))
+        t = _table(t, here)
+        for key in t:
+            if key != "probability":
+                raise _unknown(key, ("probability",), here)
+        if "probability" not in t:
+            raise SpecError(f"{here}: probability is missing")
+        out.blind_spots[group] = (read_distribution(t["probability"], "probability", here), here)
     return out
+
+
+def _read_dists(table: Mapping[str, Any], where: str) -> _Dists:
+    out: _Dists = {}
+    for key, value in table.items():
+        if key not in DISTRIBUTION_KEYS:
+            raise _unknown(key, DISTRIBUTION_KEYS, where)
+        out[key] = (read_distribution(value, key, where), where)
+    for key in _RATES:
+        if key in out and "error" in out:
+            _both_rates(out["error"][0], key, out[key][0], where, "")
+    return out
+
+
+def _both_rates(error: Distribution, key: str, rate: Distribution, where: str, other: str) -> None:
+    """``error`` (one draw for both rates) and one of the rates, each with a distribution."""
+    also = f" (one of them in {other})" if other else ""
+    raise SpecError(f"{where}: error={error} and {key}={rate} both have distributions{also}; error is "
+                    "shorthand for both rates (one draw for both), so give one or the other")  # fmt: skip
+
+
+def _given_twice(where: str, key: str, d: Distribution, other: str, first: Distribution) -> None:
+    raise SpecError(f"{where}: {key}={d} is given a distribution in {other} too ({first}); give each value "
+                    "one distribution, inline or in [uncertainty]")  # fmt: skip
+
+
+def _add_dists(point: dict[str, Any], dists: _Dists, extra: _Dists, label: str) -> None:
+    """Add a level's ``[uncertainty]`` distributions to its inline ones; a value the level does
+    not give as a number takes the distribution's mean."""
+    for key, (d, where) in extra.items():
+        for k in _overlapping(key):
+            if k in dists:
+                first, other = dists[k][0], dists[k][1][len(label) + 2 :]
+                if k == key:
+                    _given_twice(where, key, d, other, first)
+                _both_rates(d if key == "error" else first, key if key != "error" else k,
+                            first if key == "error" else d, where, other)  # fmt: skip
+        for target in (_RATES if key == "error" else (key,)):
+            point.setdefault(target, d.mean)
+        dists[key] = (d, where)
+
+
+def _overlapping(key: str) -> tuple[str, ...]:
+    """The keys that give a value to the same rate as ``key``."""
+    if key == "error":
+        return ("error",) + _RATES
+    return (key, "error") if key in _RATES else (key,)
+
+
+def _read_influence(spec: Mapping[str, Any], written: _Uncertainty, label: str) -> tuple[float, Distribution | None]:
+    raw = spec.get("influence")
+    if isinstance(raw, dict):
+        d = read_distribution(raw, "influence", label)
+        if written.influence is not None:
+            _given_twice(written.influence[1], "influence", written.influence[0], "the top level", d)
+        return d.mean, d
+    if written.influence is not None:
+        d = written.influence[0]
+        return (d.mean if raw is None else check_value("influence", raw, label)), d
+    return check_value("influence", 0.0 if raw is None else raw, label), None
+
+
+def _check_placement(dists: _Dists, *, is_leaf: bool, is_root: bool) -> dict[str, bool]:
+    """Which keys apply to a node of this role; a distribution written where its key does not is an error."""
+    applies = {"prior": is_leaf, "coverage": not is_leaf, "audit": not is_root}
+    for key, (d, where) in dists.items():
+        if not applies.get(key, True):
+            problem = {"prior": "is written on an internal node (its truth comes from its rule and coverage)",
+                       "coverage": "is written on a node with no children",
+                       "audit": "is written on the root (nobody audits the verdict)"}[key]  # fmt: skip
+            raise SpecError(f"{where}: {key}={d} {problem}")
+    return applies
+
+
+def _node_dists(
+    own: Mapping[str, Any], own_d: _Dists, defaults_d: _Dists, *, is_leaf: bool, is_root: bool
+) -> dict[str, Distribution]:
+    """One node's distributions: its own, then those of ``[uncertainty.defaults]`` (or inline in
+    ``[defaults]``) for the values it takes from the defaults, as :func:`_resolve` takes them."""
+    applies = _check_placement(own_d, is_leaf=is_leaf, is_root=is_root)
+    out: dict[str, Distribution] = {}
+
+    def source(rate: str) -> tuple[Distribution, str, str] | None:
+        """The rate's distribution, the key that gives it and the level it comes from."""
+        for k in (rate, "error"):
+            if k in own_d:
+                return own_d[k][0], k, "own"
+        if rate in own:  # the node gives its own number: the defaults do not apply
+            return None
+        for k in (rate, "error"):
+            if k in defaults_d:
+                return defaults_d[k][0], k, "defaults"
+        return None
+
+    fa, fr = source("false_accept"), source("false_reject")
+    if fa is not None and fr is not None and fa[1] == "error" and fa[1:] == fr[1:]:
+        out["error"] = fa[0]  # one draw for both rates
+    else:
+        for rate, got in zip(_RATES, (fa, fr)):
+            if got is not None:
+                out[rate] = got[0]
+    for key in ("prior", "coverage", "deception", "audit", "exposure"):
+        if key in own_d:
+            out[key] = own_d[key][0]
+        elif key not in own and applies.get(key, True) and key in defaults_d:
+            out[key] = defaults_d[key][0]
+    return {k: out[k] for k in DISTRIBUTION_KEYS if k in out}
 
 
 def _resolve(
@@ -589,15 +763,32 @@ def _resolve(
 
 
 def _tree_from_nodes(
-    nodes: object, defaults: Mapping[str, Any], label: str, target_elo: float | None = None
-) -> nx.DiGraph:
+    nodes: object,
+    defaults: Mapping[str, Any],
+    label: str,
+    target_elo: float | None = None,
+    defaults_d: _Dists | None = None,
+    written: Mapping[str, _Dists] | None = None,
+) -> tuple[nx.DiGraph, dict[str, dict[str, Distribution]]]:
+    """The tree, and each node's distributions (only nodes that have some)."""
     nodes = _table(nodes, f"{label}: [nodes]")
     if not nodes:
         raise SpecError(f"{label}: [nodes] is empty; a tree needs at least one node")
+    defaults_d, written = defaults_d or {}, written or {}
     tables: dict[str, dict[str, Any]] = {}
+    inline: dict[str, _Dists] = {}
+    scratch: _Dists = {}
     for node, table in nodes.items():
         where = f"{label}: node {quote(node)}"
-        tables[node] = _read_table(_table(table, where), SPEC_NODE_KEYS, where, target_elo)
+        tables[node] = _read_table(_table(table, where), SPEC_NODE_KEYS, where, target_elo, scratch)
+        if scratch:
+            inline[node], scratch = scratch, {}
+    for node, extra in written.items():
+        if node not in tables:
+            hint = difflib.get_close_matches(node, list(tables), n=1)
+            also = f" (did you mean {quote(hint[0])}?)" if hint else ""
+            raise SpecError(f"{_place(label, ('uncertainty', 'nodes', node))}: {quote(node)} is not a node{also}")
+        _add_dists(tables[node], inline.setdefault(node, {}), extra, label)
     parent = {v: t["parent"] for v, t in tables.items() if "parent" in t}
     for v, p in parent.items():
         if p not in tables:
@@ -610,10 +801,15 @@ def _tree_from_nodes(
     for v, p in parent.items():
         children[p].append(v)
     G = nx.DiGraph()
+    dists: dict[str, dict[str, Distribution]] = {}
     for v, table in tables.items():
         own = {k: x for k, x in table.items() if k != "parent"}
         p = parent.get(v)
         parent_rule = None if p is None else tables[p].get("rule", defaults.get("rule"))
+        if defaults_d or v in inline:
+            got = _node_dists(own, inline.get(v, {}), defaults_d, is_leaf=not children[v], is_root=p is None)
+            if got:
+                dists[v] = got
         G.add_node(
             v,
             **_resolve(
@@ -626,7 +822,7 @@ def _tree_from_nodes(
             ),
         )
     G.add_edges_from((p, v) for v, p in parent.items())
-    return G
+    return G, dists
 
 
 def _check_acyclic(parent: Mapping[str, str], label: str) -> None:
@@ -649,8 +845,15 @@ def _check_acyclic(parent: Mapping[str, str], label: str) -> None:
 
 
 def _tree_from_generate(
-    generate: object, defaults: Mapping[str, Any], label: str, target_elo: float | None = None
-) -> nx.DiGraph:
+    generate: object,
+    defaults: Mapping[str, Any],
+    label: str,
+    target_elo: float | None = None,
+    defaults_d: _Dists | None = None,
+    written: Mapping[str, _Dists] | None = None,
+) -> tuple[nx.DiGraph, dict[str, dict[str, Distribution]]]:
+    """The tree, and each node's distributions (only nodes that have some)."""
+    defaults_d, written = defaults_d or {}, written or {}
     where = f"{label}: [generate]"
     gen = _table(generate, where)
     for key in gen:
@@ -676,8 +879,11 @@ def _tree_from_generate(
                 f"{MAX_GENERATED_NODES:,} nodes a generated tree may have"
             )
     leaves_where, internal_where = f"{label}: [generate.leaves]", f"{label}: [generate.internal]"
-    leaves = _read_table(_table(gen.get("leaves", {}), leaves_where), LEAF_KEYS, leaves_where, target_elo)
-    internal = _read_table(_table(gen.get("internal", {}), internal_where), INTERNAL_KEYS, internal_where, target_elo)
+    leaves_d: _Dists = {}
+    internal_d: _Dists = {}
+    leaves = _read_table(_table(gen.get("leaves", {}), leaves_where), LEAF_KEYS, leaves_where, target_elo, leaves_d)
+    internal = _read_table(_table(gen.get("internal", {}), internal_where), INTERNAL_KEYS, internal_where,
+                           target_elo, internal_d)  # fmt: skip
     if "rule" in gen:
         rule = check_value("rule", gen["rule"], where)
         if "rule" in internal:
@@ -687,28 +893,57 @@ def _tree_from_generate(
         internal["rule"] = "all"  # every rule passes a single child's value through
     weighted = internal.get("rule", defaults.get("rule")) == "weighted"
     roles = {}
-    for role, own, is_leaf, is_root in (
-        ("leaf", leaves, True, depth == 0),
-        ("internal", internal, False, False),
-        ("root", internal, False, True),
+    role_d: dict[str, dict[str, Distribution]] = {}
+    numbers: dict[str, set[str]] = {}  # the values a role's table gives as numbers
+    for role, own, own_d, is_leaf, is_root in (
+        ("leaf", leaves, leaves_d, True, depth == 0),
+        ("internal", internal, internal_d, False, False),
+        ("root", internal, internal_d, False, True),
     ):
         if is_root:  # an audit in [generate.*] is for the nodes that have a parent
             own = {k: v for k, v in own.items() if k != "audit"}
+            own_d = {k: v for k, v in own_d.items() if k != "audit"}
         if is_leaf or depth > 0:
             roles[role] = _resolve(
                 own, defaults, is_leaf=is_leaf, is_root=is_root,
                 parent_weighted=weighted and not is_root, where=f"{label}: generated {role} nodes",
             )  # fmt: skip
+            role_d[role] = _node_dists(own, own_d, defaults_d, is_leaf=is_leaf, is_root=is_root)
+            numbers[role] = set(own) - {t for k in own_d for t in (_RATES if k == "error" else (k,))}
     G = nx.DiGraph()
     previous = ["L0_0"]
-    G.add_node("L0_0", **roles["leaf" if depth == 0 else "root"])
+    first = "leaf" if depth == 0 else "root"
+    G.add_node("L0_0", **roles[first])
+    dists: dict[str, dict[str, Distribution]] = {"L0_0": dict(role_d[first])} if role_d[first] else {}
     for level in range(1, depth + 1):
-        attrs = roles["leaf" if level == depth else "internal"]
+        role = "leaf" if level == depth else "internal"
+        attrs = roles[role]
         current = [f"L{level}_{i}" for i in range(len(previous) * branching)]
         G.add_nodes_from((v, dict(attrs)) for v in current)
         G.add_edges_from((previous[i // branching], v) for i, v in enumerate(current))
+        if role_d[role]:
+            dists.update((v, dict(role_d[role])) for v in current)
         previous = current
-    return G
+    for v, extra in written.items():  # [uncertainty.nodes.<id>] of a generated node
+        if v not in G:
+            raise SpecError(f"{_place(label, ('uncertainty', 'nodes', v))}: {quote(v)} is not a node of the "
+                            f"generated tree (ids are L<level>_<index>, from L0_0 down to level {depth})")  # fmt: skip
+        is_leaf = G.out_degree(v) == 0
+        role = "leaf" if is_leaf else ("root" if v == "L0_0" else "internal")
+        _check_placement(extra, is_leaf=is_leaf, is_root=v == "L0_0")
+        got = dists.get(v, {})
+        for key, (d, _) in extra.items():
+            if key == "error":
+                for k in ("error",) + _RATES:
+                    got.pop(k, None)
+            elif key in _RATES and "error" in got:  # the other rate keeps the role's distribution
+                got[_RATES[1 - _RATES.index(key)]] = got.pop("error")
+            got[key] = d
+            for target in _RATES if key == "error" else (key,):
+                if target not in numbers[role]:
+                    G.nodes[v][target] = d.mean
+        dists[v] = {k: got[k] for k in DISTRIBUTION_KEYS if k in got}
+    return G, dists
 
 
 def _whole(table: Mapping[str, Any], key: str, where: str, *, minimum: int, required: bool, default: int = 0) -> int:
@@ -731,13 +966,31 @@ def to_dict(G: nx.DiGraph) -> dict[str, Any]:
 
     ``from_dict(to_dict(G))`` rebuilds ``G`` with the same nodes, edges and
     attributes. Attributes that are not part of the model (layout positions,
-    say) are not written. Node ids must be strings.
+    say) are not written. Node ids must be strings. Distributions of uncertain
+    rates (``G.graph["uncertainty"]``, docs/uncertainty.md) are written as an
+    ``[uncertainty]`` table, one ``[uncertainty.nodes.<id>]`` per node that has any.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        An evaluation tree (from :func:`load_spec`, :func:`from_dict`,
+        :func:`~rrm_theory.balanced`, :func:`~rrm_theory.chain`, or built or
+        edited by hand); it is validated first.
+
+    Returns
+    -------
+    dict
+        A new dictionary: ``name``, ``description`` (if not empty), ``influence``,
+        ``unaided_error`` and ``human_reach`` (if the tree states them),
+        ``blind_spots`` (if any), ``nodes`` (breadth-first from the root, each
+        with its ``parent``, but the root, and its model attributes; no ``audit``
+        on the root) and ``uncertainty`` (if the tree has distributions).
 
     Raises
     ------
     SpecError
-        If ``G`` is not a valid tree (:func:`~rrm_theory.validate_tree`), or a
-        node id is not a string.
+        If ``G`` is not a valid tree (:func:`~rrm_theory.validate_tree`) or its
+        distributions are not valid, or a node id is not a string.
 
     Examples
     --------
@@ -773,11 +1026,77 @@ def to_dict(G: nx.DiGraph) -> dict[str, Any]:
             g: {"probability": d["probability"], "members": list(d["members"])} for g, d in groups.items()
         }
     spec["nodes"] = nodes
+    uncertainty = check_uncertainty(G)
+    if uncertainty is not None:
+        spec["uncertainty"] = _uncertainty_spec(uncertainty)
     return spec
 
 
+def _uncertainty_spec(uncertainty: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``[uncertainty]`` table of a tree's distributions, every one written per node."""
+    out: dict[str, Any] = {}
+    if uncertainty["influence"] is not None:
+        out["influence"] = uncertainty["influence"].to_spec()
+    if uncertainty["blind_spots"]:
+        out["blind_spots"] = {g: {"probability": d.to_spec()} for g, d in uncertainty["blind_spots"].items()}
+    if uncertainty["nodes"]:
+        out["nodes"] = {v: {k: d.to_spec() for k, d in table.items()} for v, table in uncertainty["nodes"].items()}
+    return out
+
+
 def dumps_spec(G: nx.DiGraph, *, format: str = "toml") -> str:
-    """The tree as spec text, ``format`` ``"toml"`` or ``"json"``."""
+    """The tree as spec text, ``format`` ``"toml"`` or ``"json"``.
+
+    The text is :func:`to_dict` written out: every node listed, every value
+    explicit, so :func:`load_spec` of a file holding it rebuilds the tree.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        An evaluation tree; it is validated first (:func:`to_dict`).
+    format : {"toml", "json"}, keyword-only
+        The spec format (JSON indented by two spaces).
+
+    Returns
+    -------
+    str
+        The spec text, ending in a newline.
+
+    Raises
+    ------
+    SpecError
+        If ``G`` is not a valid tree, or a node id is not a string (:func:`to_dict`).
+    ValueError
+        If ``format`` is neither ``"toml"`` nor ``"json"``.
+
+    Examples
+    --------
+    >>> from rrm_theory import chain
+    >>> print(dumps_spec(chain(1, error=0.1, prior=0.5)))
+    name = "chain-1"
+    influence = 0.0
+    <BLANKLINE>
+    [nodes.L0_0]
+    rule = "all"
+    coverage = 1.0
+    false_accept = 0.1
+    false_reject = 0.1
+    deception = 0.0
+    exposure = 0.0
+    <BLANKLINE>
+    [nodes.L1_0]
+    parent = "L0_0"
+    prior = 0.5
+    false_accept = 0.1
+    false_reject = 0.1
+    deception = 0.0
+    audit = 0.0
+    exposure = 1.0
+    <BLANKLINE>
+    >>> import json
+    >>> json.loads(dumps_spec(chain(1, error=0.1, prior=0.5), format="json"))["nodes"]["L1_0"]["parent"]
+    'L0_0'
+    """
     spec = to_dict(G)
     if format == "json":
         return json.dumps(spec, indent=2) + "\n"
@@ -788,6 +1107,28 @@ def dumps_spec(G: nx.DiGraph, *, format: str = "toml") -> str:
 
 def write_spec(G: nx.DiGraph, path: str | Path) -> None:
     """Write the tree as a spec file; the suffix (``.toml`` or ``.json``) picks the format.
+
+    The file holds :func:`dumps_spec` of the tree, UTF-8; an existing file is
+    replaced. :func:`load_spec` reads it back to the same tree.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        An evaluation tree; it is validated first (:func:`to_dict`).
+    path : str or pathlib.Path
+        The file to write; its suffix, ``.toml`` or ``.json`` (in any case), picks
+        the format. Its folder must exist.
+
+    Raises
+    ------
+    ValueError
+        If the suffix is neither ``.toml`` nor ``.json`` (checked before anything
+        else; nothing is written).
+    SpecError
+        If ``G`` is not a valid tree, or a node id is not a string (:func:`to_dict`);
+        nothing is written.
+    OSError
+        If the file cannot be written.
 
     Examples
     --------

@@ -51,8 +51,26 @@ RULE_KINDS = ("all", "any", "majority", "at_least", "weighted")
 
 @lru_cache(maxsize=None)  # strategies are immutable; building one anew per draw is slow
 def probabilities(*, low: float = 0.0, high: float = 1.0) -> st.SearchStrategy[float]:
-    """Probabilities in [low, high]: the ends first (they shrink there), then values away from
-    the subnormal range (so brute force, which multiplies raw probabilities, stays exact).
+    """Probabilities in [low, high], shrinking to the ends.
+
+    The ends are drawn first (and shrink there), then values away from the
+    subnormal range (so brute force, which multiplies raw probabilities, stays
+    exact): in [max(low, 1e-3), min(high, 1 - 1e-3)].
+
+    Parameters
+    ----------
+    low, high : float, keyword-only
+        The range, ``0 <= low <= high <= 1``.
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy of float
+        The same (cached) strategy for the same range.
+
+    Raises
+    ------
+    ValueError
+        If the range is not within [0, 1] or ``low > high``.
 
     Examples
     --------
@@ -137,6 +155,19 @@ def spec_dicts(
     thresholds : strategy, optional
         Thresholds of ``weighted`` rules, values in (0, 1] (default: one of 0.5, 1,
         0.25, 0.75, 0.3, drawn with the node's place so that they shrink to 1/2).
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy of dict
+        Spec dictionaries for :func:`rrm_theory.from_dict`, nodes ``n0`` (the root), ``n1``, ...
+
+    Raises
+    ------
+    ValueError
+        When an example is drawn (not when the strategy is built): for an unknown
+        feature, or unless ``1 <= min_nodes <= max_nodes``.
+    TypeError
+        For an unknown option.
 
     Examples
     --------
@@ -274,6 +305,22 @@ def _capacity(max_depth: int | None, max_branching: int | None) -> int:
 
 def trees(**options: Any) -> st.SearchStrategy[nx.DiGraph]:
     """Validated evaluation trees: :func:`spec_dicts` (same options) passed through ``from_dict``.
+
+    Parameters
+    ----------
+    **options
+        The keyword options of :func:`spec_dicts`.
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy of networkx.DiGraph
+
+    Raises
+    ------
+    ValueError
+        When an example is drawn, as :func:`spec_dicts`.
+    TypeError
+        For an unknown option.
 
     Examples
     --------

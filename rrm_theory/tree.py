@@ -175,8 +175,29 @@ def show_value(value: object) -> str:
 def check_value(key: str, value: object, where: str) -> Any:
     """Check one attribute value; return it (numbers as float) or raise :class:`SpecError`.
 
-    ``where`` is the message prefix naming the file and the node or table,
-    e.g. ``"chip.toml: node 'heat'"``.
+    Parameters
+    ----------
+    key : str
+        A node key (:data:`NODE_KEYS`) or a graph or blind-spot key (``influence``,
+        ``unaided_error``, ``human_reach``, ``probability``, ``name``, ``elo``,
+        ``target_elo``).
+    value : object
+        The value as read.
+    where : str
+        The message prefix naming the file and the node or table,
+        e.g. ``"chip.toml: node 'heat'"``.
+
+    Returns
+    -------
+    float or str
+        The value, a number as a float.
+
+    Raises
+    ------
+    SpecError
+        If the value is not valid for the key, naming ``where`` and ``key=value``.
+    KeyError
+        If ``key`` is not a key that is checked.
 
     Examples
     --------
@@ -198,7 +219,29 @@ def _label(G: nx.DiGraph, source: str | None) -> str:
 
 
 def tree_root(G: nx.DiGraph) -> Hashable:
-    """The root of a valid tree: its one node without a parent."""
+    """The root of a valid tree: its one node without a parent.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        An evaluation tree (only its roots are checked).
+
+    Returns
+    -------
+    hashable
+        The root's node id.
+
+    Raises
+    ------
+    SpecError
+        If ``G`` has no node or several nodes without a parent.
+
+    Examples
+    --------
+    >>> import rrm_theory as rrm
+    >>> rrm.tree_root(rrm.chain(2, error=0.1, prior=0.5))
+    'L0_0'
+    """
     roots = [v for v, d in G.in_degree() if d == 0]
     if len(roots) != 1:
         raise SpecError(f"tree {quote(G.graph.get('name', '<unnamed>'))}: has {len(roots)} roots, needs exactly one")
@@ -206,7 +249,33 @@ def tree_root(G: nx.DiGraph) -> Hashable:
 
 
 def bfs_order(G: nx.DiGraph, root: Hashable | None = None) -> Iterator[tuple[Hashable, int]]:
-    """Yield ``(node, level)`` in breadth-first order from the root (iterative; any depth)."""
+    """Yield ``(node, level)`` in breadth-first order from the root (iterative; any depth).
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        An evaluation tree.
+    root : hashable, optional
+        Where to start (default :func:`tree_root`); the level counts edges from it.
+
+    Yields
+    ------
+    tuple of (hashable, int)
+        Each node reachable from ``root`` with its level, children in graph order.
+
+    Raises
+    ------
+    SpecError
+        With ``root=None``, if ``G`` has not exactly one root (raised on the first ``next``).
+    KeyError
+        If ``root`` is not a node of ``G``.
+
+    Examples
+    --------
+    >>> import rrm_theory as rrm
+    >>> list(bfs_order(rrm.balanced(1, 2, rule="all", error=0.1, prior=0.5)))
+    [('L0_0', 0), ('L1_0', 1), ('L1_1', 1)]
+    """
     root = tree_root(G) if root is None else root
     queue = deque([(root, 0)])
     succ = G.succ
@@ -217,12 +286,56 @@ def bfs_order(G: nx.DiGraph, root: Hashable | None = None) -> Iterator[tuple[Has
 
 
 def tree_depth(G: nx.DiGraph) -> int:
-    """Edges from the root to the deepest leaf."""
+    """Edges from the root to the deepest leaf.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        An evaluation tree.
+
+    Returns
+    -------
+    int
+        0 for a single node.
+
+    Raises
+    ------
+    SpecError
+        If ``G`` has not exactly one root.
+
+    Examples
+    --------
+    >>> import rrm_theory as rrm
+    >>> rrm.tree_depth(rrm.chain(3, error=0.1, prior=0.5))
+    3
+    """
     return max(level for _, level in bfs_order(G))
 
 
 def tree_leaves(G: nx.DiGraph) -> list[Hashable]:
-    """The leaves (nodes without children), in graph order."""
+    """The leaves (nodes without children), in graph order.
+
+    Parameters
+    ----------
+    G : networkx.DiGraph
+        An evaluation tree (not validated).
+
+    Returns
+    -------
+    list
+        Node ids.
+
+    Raises
+    ------
+    AttributeError
+        If ``G`` is not a networkx directed graph.
+
+    Examples
+    --------
+    >>> import rrm_theory as rrm
+    >>> rrm.tree_leaves(rrm.balanced(1, 2, rule="all", error=0.1, prior=0.5))
+    ['L1_0', 'L1_1']
+    """
     return [v for v, d in G.out_degree() if d == 0]
 
 

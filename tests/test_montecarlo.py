@@ -228,3 +228,13 @@ def test_intervals_equal_scipy_binomtest(method, scipy_method):
                 want = stats.binomtest(k, n).proportion_ci(confidence, method=scipy_method)
                 got = proportion_interval(k, n, confidence, method)
                 assert got == pytest.approx((want.low, want.high), abs=1e-12, rel=1e-10), (k, n, confidence)
+
+
+@pytest.mark.parametrize("k, n, confidence", [(0, 0, 0.95), (5, 4, 0.95), (-1, 4, 0.95), (1.5, 4, 0.95),
+                                              (1, 4, 0.0), (1, 4, 1.0), (1, 4, float("nan"))])  # fmt: skip
+@pytest.mark.parametrize("method", ["wilson", "clopper-pearson"])
+def test_intervals_refuse_counts_without_an_interval(k, n, confidence, method):
+    from rrm_theory.intervals import proportion_interval
+
+    with pytest.raises(ValueError):
+        proportion_interval(k, n, confidence, method)

@@ -20,6 +20,7 @@ from tree_strategies import tree_specs
 import rrm_theory as rrm
 from rrm_theory import SpecError
 from rrm_theory import spec as spec_module
+from rrm_theory import _files
 from rrm_theory.cli import main
 
 BASE = """
@@ -415,15 +416,17 @@ def test_a_fifo_swapped_in_after_the_first_look_is_refused_without_blocking(tmp_
     if not hasattr(os, "mkfifo"):
         pytest.skip("no FIFOs here")
     os.mkfifo(tmp_path / "spec.toml")
-    checks = []
-    real = spec_module._check_file
 
-    def first_look_passes(info, path, label):  # as if a regular file stood there at os.stat
+
+    checks = []
+    real = _files._check_file
+
+    def first_look_passes(info, path, label, *rest):  # as if a regular file stood there at os.stat
         checks.append(info)
         if len(checks) > 1:
-            real(info, path, label)
+            real(info, path, label, *rest)
 
-    monkeypatch.setattr(spec_module, "_check_file", first_look_passes)
+    monkeypatch.setattr(_files, "_check_file", first_look_passes)
     with deadline(), pytest.raises(SpecError, match=r"not a regular file \(a FIFO\)"):
         rrm.load_spec(tmp_path / "spec.toml")
     assert len(checks) == 2  # opened without blocking, then refused from the open descriptor
@@ -460,7 +463,7 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path, capsy
     path = write(tmp_path, VALID)
     monkeypatch.setattr(spec_module, "MAX_SPEC_BYTES", 16)
     reads = []
-    monkeypatch.setattr(spec_module.os, "read", lambda fd, n: reads.append(n) or b"")
+    monkeypatch.setattr(os, "read", lambda fd, n: reads.append(n) or b"")
     one_error(path, capsys, f"too large: {len(VALID)} bytes", "16 bytes")
     assert reads == []  # refused from its size alone
     monkeypatch.undo()
@@ -473,7 +476,7 @@ def test_a_file_is_never_read_past_the_limit(tmp_path, monkeypatch):
     the limit, then refused."""
     path = write(tmp_path, VALID + "# padding\n" * 100_000)
     monkeypatch.setattr(spec_module, "MAX_SPEC_BYTES", 100)
-    monkeypatch.setattr(spec_module, "_check_file", lambda info, path, label: None)  # as if it grew afterwards
+    monkeypatch.setattr(_files, "_check_file", lambda *args: None)  # as if it grew afterwards
     real_read, read = os.read, []
 
     def counted(fd, n):
@@ -481,7 +484,7 @@ def test_a_file_is_never_read_past_the_limit(tmp_path, monkeypatch):
         read.append(len(data))
         return data
 
-    monkeypatch.setattr(spec_module.os, "read", counted)
+    monkeypatch.setattr(os, "read", counted)
     with pytest.raises(SpecError, match="more than the 100 bytes a spec file may have"):
         rrm.load_spec(path)
     assert sum(read) == 101
@@ -496,7 +499,7 @@ def test_a_file_that_cannot_be_opened_names_the_reason(tmp_path, capsys, monkeyp
             raise PermissionError(13, "Permission denied")
         return real_open(p, *args, **kwargs)
 
-    monkeypatch.setattr(spec_module.os, "open", denied)
+    monkeypatch.setattr(os, "open", denied)
     assert one_error(path, capsys) == f"{path}: cannot read: Permission denied"
 
 

@@ -22,6 +22,7 @@ from .curves import METRIC_LABELS, adversary_curve, depth_curve, levels_trajecto
 from .maps import importance_chart, phase_diagram
 from .oversight import nso_panels, nso_table
 from .trees import tree_diagram, tree_layout
+from .uncertainty import posterior_plot, sobol_chart
 
 __all__ = [
     "paper_style",
@@ -40,4 +41,6 @@ __all__ = [
     "levels_trajectory",
     "nso_panels",
     "nso_table",
+    "posterior_plot",
+    "sobol_chart",
 ]

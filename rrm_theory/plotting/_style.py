@@ -18,6 +18,7 @@ __all__ = ["paper_style", "PALETTE", "LINESTYLES", "MARKERS", "WIDTHS", "save"]
 PALETTE = ("#000000", "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#56B4E9", "#E69F00")
 #: Line styles paired with the colours, so series stay apart in greyscale.
 LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1)), (0, (3, 1, 1, 1, 1, 1)), (0, (1, 1)))
+#: Markers paired with the colours, for curves drawn with points.
 MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 #: Figure widths in inches: one column and two columns of a typical two-column paper.
 WIDTHS = {1: 3.4, 2: 7.0}
@@ -65,6 +66,17 @@ def paper_style(columns: int = 1) -> Iterator[None]:
     columns : {1, 2}
         The figure's width: one column (3.4 in) or the page (7.0 in).
 
+    Yields
+    ------
+    None
+        Inside the block matplotlib's rcParams are the house style's; they are
+        restored on leaving it.
+
+    Raises
+    ------
+    ValueError
+        If ``columns`` is not 1 or 2.
+
     Examples
     --------
     >>> import matplotlib
@@ -86,8 +98,40 @@ def paper_style(columns: int = 1) -> Iterator[None]:
 
 
 def save(fig: Any, path: Any) -> None:
-    """Save a figure by its suffix (``.pdf``, ``.png``, ``.svg``) without the metadata that
-    changes between runs (creation dates, the software version string)."""
+    """Save a figure by its suffix (``.pdf``, ``.png``, ``.svg``), the same bytes on every run.
+
+    The metadata that changes between runs (creation dates, the software
+    version string) is left out; other suffixes are saved as matplotlib does.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    path : str or pathlib.Path
+        The file; its suffix names the format.
+
+    Raises
+    ------
+    ValueError
+        For a suffix matplotlib cannot write.
+    OSError
+        If the file cannot be written.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import pathlib, tempfile
+    >>> fig, ax = plt.subplots()
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "figure.png"
+    >>> save(fig, path)
+    >>> first = path.read_bytes()
+    >>> save(fig, path)
+    >>> path.read_bytes() == first
+    True
+    >>> plt.close(fig)
+    """
     from pathlib import Path
 
     suffix = Path(path).suffix.lower()

@@ -82,6 +82,12 @@ def depth_curve(
     -------
     matplotlib.axes.Axes
 
+    Raises
+    ------
+    KeyError
+        If the table lacks the ``method``, ``x``, ``metric`` or ``series`` column,
+        or Monte Carlo rows lack ``<metric>_lo`` and ``<metric>_hi``.
+
     Examples
     --------
     >>> import matplotlib
@@ -138,6 +144,13 @@ def adversary_curve(results: Any, *, ax: Any = None, series: str = "model") -> A
     -------
     matplotlib.axes.Axes
 
+    Raises
+    ------
+    KeyError
+        If a table lacks the ``corruptions`` or ``worst_false_accept`` column.
+    AttributeError
+        If a mapping's values are not :class:`~rrm_theory.Robustness` results.
+
     Examples
     --------
     >>> import matplotlib
@@ -190,6 +203,11 @@ def levels_trajectory(model: Any, *, levels: int = 20, ax: Any = None) -> Any:
     Returns
     -------
     matplotlib.axes.Axes
+
+    Raises
+    ------
+    KeyError
+        If a mapping lacks ``assisted`` or ``unaided``.
 
     Examples
     --------

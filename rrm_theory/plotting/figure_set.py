@@ -45,6 +45,12 @@ class Figure:
     draw : callable
         ``draw(table, axes, root) -> (data, facts)``: draws, returns the plotted data (a
         DataFrame) and the key numbers the caption quotes (a string).
+
+    Examples
+    --------
+    >>> figure = FIGURES[0]
+    >>> figure.name, figure.study, figure.columns, figure.panels
+    ('depth-by-rule', 'depth-by-rule.toml', 2, (1, 3))
     """
 
     name: str
@@ -305,6 +311,7 @@ def _nested(table: Any, axes: Any, root: Path) -> tuple[Any, str]:
     return data, f"at a gap of 400: {facts}." if facts else "success and the best number of steps by gap."
 
 
+#: The figure set, one :class:`Figure` each, in the order they are drawn and captioned.
 FIGURES: tuple[Figure, ...] = (
     Figure("depth-by-rule", "depth-by-rule.toml", 2, (1, 3),
            "How does the verdict's error compound with depth, for each aggregation rule?", _depth_by_rule),
@@ -337,5 +344,16 @@ FIGURES: tuple[Figure, ...] = (
 
 
 def figure_names() -> list[str]:
-    """The names of the figure set, in order."""
+    """The names of the figure set, in order.
+
+    Returns
+    -------
+    list of str
+        The :attr:`Figure.name` of every figure of :data:`FIGURES`.
+
+    Examples
+    --------
+    >>> figure_names()[:3]
+    ['depth-by-rule', 'noise-phase', 'deception-depth']
+    """
     return [f.name for f in FIGURES]

@@ -64,6 +64,13 @@ def phase_diagram(
         The mesh is ``ax.collections[0]``; its array holds the metric, one row per y
         (ascending), one column per x (ascending).
 
+    Raises
+    ------
+    ValueError
+        If the table has no rows to draw.
+    KeyError
+        If it lacks the ``x``, ``y`` or ``metric`` column.
+
     Examples
     --------
     >>> import matplotlib
@@ -120,6 +127,12 @@ def importance_chart(importance: Any, *, top: int = 8, which: str = "both", ax: 
     matplotlib.axes.Axes
         One bar container per kind drawn: each bar's width is the change of the root
         rate from its value (negative: the evaluator's improvement lowers it).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``which``, or when the root's false accept rate is
+        undefined (the work is never bad).
 
     Examples
     --------

@@ -14,8 +14,32 @@ GAME_ORDER = ("mafia", "debate", "backdoor-code", "wargames")
 
 
 def nso_table(gaps: Sequence[float], *, games: Sequence[str] = GAME_ORDER, max_steps: int = 20) -> Any:
-    """One row per (game, gap): ``game``, ``gap``, ``optimal_steps``, ``success`` (at the optimal
-    number of steps), by the closed form of :mod:`rrm_theory.nso`.
+    """The optimal number of nested-oversight steps and its success, per game and gap.
+
+    By the closed form of :mod:`rrm_theory.nso` (:func:`~rrm_theory.nso.optimal_steps`),
+    from the default starting guard.
+
+    Parameters
+    ----------
+    gaps : sequence of float
+        General-Elo gaps from the starting guard to the target houdini.
+    games : sequence of str, keyword-only
+        Keys of :data:`rrm_theory.nso.GAMES`.
+    max_steps : int, keyword-only
+        The most steps tried.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (game, gap), games outermost: ``game``, ``gap``, ``optimal_steps``,
+        ``success`` (at the optimal number of steps).
+
+    Raises
+    ------
+    KeyError
+        For a game that is not in :data:`~rrm_theory.nso.GAMES`.
+    ValueError
+        For a gap that is not finite, or ``max_steps`` not a whole number >= 1.
 
     Examples
     --------
@@ -50,6 +74,11 @@ def nso_panels(table: Any, *, axes: Any = None) -> Any:
     Returns
     -------
     numpy.ndarray of two Axes
+
+    Raises
+    ------
+    KeyError
+        If the table lacks one of the four columns.
 
     References
     ----------

@@ -14,9 +14,25 @@ _RULES = {"all": "all", "any": "any", "majority": "maj", "weighted": "w"}
 
 
 def tree_layout(tree: Any) -> dict[Hashable, tuple[float, float]]:
-    """A tidy layered layout: ``node -> (x, y)``, y = -level, leaves at consecutive x in
-    depth-first order, every parent centred over its first and last child (so edges
-    never cross and subtrees never overlap).
+    """A tidy layered layout of a tree, top-down, in which edges never cross.
+
+    y is minus the level; the leaves are at consecutive x in depth-first order and
+    every parent is centred over its first and last child, so subtrees never overlap.
+
+    Parameters
+    ----------
+    tree : networkx.DiGraph
+        An evaluation tree.
+
+    Returns
+    -------
+    dict
+        Node -> ``(x, y)``.
+
+    Raises
+    ------
+    SpecError
+        If ``tree`` has not exactly one root.
 
     Examples
     --------
@@ -101,6 +117,17 @@ def tree_diagram(
     -------
     matplotlib.axes.Axes
         The nodes are ``ax.collections[1]`` (after the edges), in the order of ``tree``.
+
+    Raises
+    ------
+    SpecError
+        If ``tree`` has not exactly one root, or (with ``values=None``) is not a
+        valid evaluation tree.
+    ExactRefused
+        With ``values=None``, where exact analysis declines the tree.
+    KeyError
+        If ``values`` is an Analysis of another tree, or a blind spot names a node
+        that is not in the tree (a tree that was not validated).
 
     Examples
     --------

@@ -22,12 +22,23 @@ class Executor:
 
     ``fn`` and the tasks must pickle (a worker has no initializer): ``fn`` a
     module-level function, each task self-contained. An object every task needs
-    is sent once with :meth:`share` and its handle put in the tasks.
+    is sent once with :meth:`share` and its handle put in the tasks. An executor
+    is a context manager: leaving the block closes it, or on an error aborts it.
+    Subclasses implement :meth:`run` and set ``workers`` (tasks run at once).
+
+    Examples
+    --------
+    >>> with InProcess() as executor:
+    ...     handle = executor.share({"rate": 0.1})
+    ...     results = list(executor.run(abs, [-1, 2, -3]))
+    >>> results, handle
+    ([1, 2, 3], {'rate': 0.1})
     """
 
     workers = 1
 
     def run(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:  # pragma: no cover
+        """Yield ``fn(task)`` for every task, in the order they complete."""
         raise NotImplementedError
 
     def share(self, obj: Any) -> Any:
@@ -60,7 +71,13 @@ class Executor:
 
 
 class InProcess(Executor):
-    """Every task in this process, in order."""
+    """Every task in this process, in order.
+
+    Examples
+    --------
+    >>> list(InProcess().run(abs, [-1, 2, -3]))
+    [1, 2, 3]
+    """
 
     def run(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
         for task in tasks:
@@ -68,7 +85,28 @@ class InProcess(Executor):
 
 
 class Processes(Executor):
-    """A pool of local worker processes."""
+    """A pool of local worker processes.
+
+    A few tasks per worker are in flight at once; the rest are submitted as
+    results come back, which they do in the order they complete.
+
+    Parameters
+    ----------
+    workers : int
+        The number of worker processes (>= 1).
+
+    Raises
+    ------
+    ValueError
+        If ``workers`` is less than 1.
+
+    Examples
+    --------
+    >>> with Processes(2) as executor:
+    ...     results = sorted(executor.run(abs, [-1, 2, -3]))
+    >>> results
+    [1, 2, 3]
+    """
 
     def __init__(self, workers: int):
         self.workers = workers
@@ -142,6 +180,15 @@ class Dask(Executor):
     turn (4 by default) is an RRMError, as is losing the scheduler. Every task
     yields its result exactly once. A task that raises is a bug and is not
     retried: its error reaches the caller.
+
+    Examples
+    --------
+    Starting a cluster takes seconds, so the run below is not executed here:
+
+    >>> issubclass(Dask, Executor)
+    True
+    >>> with Dask("local", 2) as dask:                                     # doctest: +SKIP
+    ...     summary = run_study(study, store=store, executor=dask)
     """
 
     def __init__(self, address: str, workers: int | None = None, *, timeout: float | None = None):
@@ -228,8 +275,37 @@ class Dask(Executor):
 
 
 def executor_for(workers: int | None = None, scheduler: str | None = None) -> Executor:
-    """The executor of ``--workers`` and ``--scheduler``: Dask with a scheduler, else local
-    processes (one worker runs in this process)."""
+    """The executor of ``--workers`` and ``--scheduler``: Dask, local processes or this process.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Worker processes (default :func:`default_workers`); 1 runs in this process.
+        With a scheduler: the size of a ``"local"`` cluster.
+    scheduler : str, optional
+        A Dask scheduler's address, or ``"local"`` (see :class:`Dask`).
+
+    Returns
+    -------
+    Executor
+        :class:`Dask` with a scheduler, else :class:`InProcess` for one worker and
+        :class:`Processes` for more. The caller closes it.
+
+    Raises
+    ------
+    RRMError
+        With a scheduler, as :class:`Dask`.
+    ValueError
+        If ``workers`` is less than 1.
+
+    Examples
+    --------
+    >>> type(executor_for(1)).__name__
+    'InProcess'
+    >>> with executor_for(2) as executor:
+    ...     type(executor).__name__
+    'Processes'
+    """
     workers = default_workers() if workers is None else workers
     if scheduler is not None:
         return Dask(scheduler, workers)

@@ -34,6 +34,12 @@ class RunSummary:
         Of those, how many a method declined (stored with the reason, not retried).
     seconds : float
         Wall time of the run.
+
+    Examples
+    --------
+    >>> summary = RunSummary(total=4, done_before=1, computed=3, declined=0, seconds=0.5)
+    >>> summary.done_before + summary.computed == summary.total
+    True
     """
 
     total: int
@@ -48,8 +54,37 @@ def _now() -> str:
 
 
 def compute(point: Point, seed: int) -> dict[str, Any]:
-    """The result of one point (what the store keeps): the JSON parts ``analyze`` or the
-    theory command would print. A method that declines the point gives ``{"declined": reason}``."""
+    """The result of one point, what the store keeps.
+
+    The JSON parts ``analyze --json`` or the theory command would print for it.
+
+    Parameters
+    ----------
+    point : Point
+        From :meth:`Study.points`.
+    seed : int
+        The study's seed; a stochastic method draws from ``point.seed_sequence(seed)``.
+
+    Returns
+    -------
+    dict
+        The result, or ``{"declined": reason}`` when the method declines the point:
+        every :class:`~rrm_theory.errors.RRMError` (ExactRefused, SpecError, ...) is one.
+
+    Raises
+    ------
+    ValueError
+        For a method option out of range (a study checks them first).
+
+    Examples
+    --------
+    >>> from rrm_theory.studies import study_from_dict
+    >>> study = study_from_dict({"methods": ["exact"], "model": {
+    ...     "defaults": {"error": 0.1, "prior": 0.5}, "generate": {"shape": "chain", "depth": 1}}})
+    >>> result = compute(study.points()[0], study.seed)
+    >>> round(result["root"]["false_accept"], 4)
+    0.18
+    """
     from ..errors import RRMError as _Declined
 
     try:
@@ -160,6 +195,18 @@ def run_study(
     Returns
     -------
     RunSummary
+
+    Raises
+    ------
+    SpecError
+        For a point whose spec is not valid (:meth:`Study.points`).
+    RRMError
+        From the executor (a Dask cluster that lost a task for good, say).
+
+    Warns
+    -----
+    RuntimeWarning
+        When the store holds rows of another rrm-theory version (they are kept).
 
     Examples
     --------

@@ -42,9 +42,26 @@ _FORMAT = "1"  # the table layout; bumped if a column changes meaning
 
 
 class StoreBusy(RRMError):
-    """Another run holds the store."""
+    """Another run holds the store.
+
+    Raised by :class:`Store` (with ``lock=True``) while another open store holds
+    the lock on ``<store>.lock``, in this process or another.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "s.sqlite"
+    >>> with Store(path):
+    ...     try:
+    ...         Store(path)
+    ...     except StoreBusy:
+    ...         print("busy")
+    busy
+    """
 
 
+#: One stored row: ``key``, ``method``, ``study``, ``kind``, ``axes``, ``result``, ``version``,
+#: ``spec_hash``, ``seed``, ``wall``, ``started``, ``finished``.
 Row = dict[str, Any]
 
 
@@ -55,8 +72,23 @@ class Store:
     ----------
     path : str or pathlib.Path
         The database file (created with its folder if missing).
-    lock : bool
+    lock : bool, keyword-only
         Hold the store exclusively (a run does; reading results does not need to).
+
+    Raises
+    ------
+    StoreBusy
+        With ``lock=True``, while another run holds the store.
+    RRMError
+        If the file is not a results store, or one of another format.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "s.sqlite"
+    >>> with Store(path) as store:
+    ...     store.done(), store.versions()
+    (set(), set())
     """
 
     def __init__(self, path: str | Path, *, lock: bool = True):
@@ -106,6 +138,7 @@ class Store:
         self.close()
 
     def close(self) -> None:
+        """Close the database and release the lock (closing twice is harmless)."""
         db = getattr(self, "db", None)
         if db is not None:
             db.close()

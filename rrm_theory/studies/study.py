@@ -63,6 +63,14 @@ class Point:
         The method's options (analyze's long option names without ``--``).
     key : str
         A hash of the kind, spec or parameters, method and options.
+
+    Examples
+    --------
+    >>> study = study_from_dict({"methods": ["exact"], "vary": {"generate.depth": [1, 2]},
+    ...     "model": {"defaults": {"error": 0.1, "prior": 0.5}, "generate": {"shape": "chain", "depth": 1}}})
+    >>> point = study.points()[1]
+    >>> point.method, point.values, point.spec["generate"]["depth"], len(point.key)
+    ('exact', (('generate.depth', 2),), 2, 64)
     """
 
     study: str
@@ -97,13 +105,23 @@ class Study:
         The methods run on every point (analysis studies).
     options : dict
         Per-method options.
-    model : dict or list
-        The base spec dict, or for a ``model`` axis the list of spec paths.
+    base : dict
+        The model's spec dict (empty when a ``model`` axis names the spec files),
+        or a theory study's ``[parameters]``.
     axes : list of list of (path, values)
         The grid's dimensions: a plain axis is a dimension of its own; a zip group's
         axes are one dimension, varied together.
     quick : dict
         Axis path -> smaller values for a quick run.
+
+    Examples
+    --------
+    >>> study = study_from_dict({"name": "depth", "methods": ["exact"], "vary": {"generate.depth": [1, 2, 3]},
+    ...     "model": {"defaults": {"error": 0.1, "prior": 0.5}, "generate": {"shape": "chain", "depth": 1}}})
+    >>> study.name, study.kind, study.methods, study.seed, study.label
+    ('depth', 'analysis', ('exact',), 0, "study 'depth'")
+    >>> len(study.points())
+    3
     """
 
     name: str
@@ -120,6 +138,7 @@ class Study:
 
     @property
     def label(self) -> str:
+        """What messages name the study by: its file, or ``study '<name>'``."""
         return str(self.path) if self.path is not None else f"study {self.name!r}"
 
     def points(self, *, quick: bool = False) -> list[Point]:
@@ -217,8 +236,28 @@ def _load_model(value: Any, study_path: Path | None, where: str) -> dict[str, An
 
 
 def axis_values(raw: Any, where: str) -> list[Any]:
-    """An axis's values: a list, ``{values = [...]}``, ``{start, stop, num}`` (evenly spaced, ends
-    included; whole numbers when the ends and the step are), or ``{logspace = {start, stop, num}}``.
+    """An axis's values, from a list or a range written in a study file.
+
+    Parameters
+    ----------
+    raw : list or dict
+        A list, ``{values = [...]}``, ``{start, stop, num}`` (evenly spaced, ends
+        included; whole numbers when the ends and the step are), or
+        ``{logspace = {start, stop, num}}`` (geometrically spaced). Spaced values are
+        rounded to 12 significant digits.
+    where : str
+        The message prefix naming the file and the axis.
+
+    Returns
+    -------
+    list
+        The values, at least one.
+
+    Raises
+    ------
+    SpecError
+        For any other form, no values, ends that are not finite numbers (or not
+        > 0 for ``logspace``), or ``num`` not a whole number in 1..1,000,000.
 
     Examples
     --------
@@ -282,10 +321,21 @@ def _theory_options(kind: str, parameters: dict[str, Any], where: str) -> dict[s
 def load_study(path: str | Path) -> Study:
     """Read and validate a study file (TOML).
 
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The study file (docs/studies.md); a relative spec path in it is read from its folder.
+
+    Returns
+    -------
+    Study
+        Its points are resolved and validated by :meth:`Study.points`.
+
     Raises
     ------
     SpecError
-        One line naming the file, the axis or table and the key.
+        One line naming the file, the axis or table and the key; also for a file that
+        cannot be read or is not ``.toml``.
 
     Examples
     --------
@@ -314,7 +364,37 @@ def load_study(path: str | Path) -> Study:
 
 
 def study_from_dict(raw: Any, *, path: Path | None = None) -> Study:
-    """A :class:`Study` from a parsed study file (the structure of docs/studies.md)."""
+    """A :class:`Study` from a parsed study file (the structure of docs/studies.md).
+
+    Parameters
+    ----------
+    raw : dict
+        The study's tables, as a TOML file parses.
+    path : pathlib.Path, optional, keyword-only
+        The file it came from: names it in messages, gives the default name (its
+        stem), and is where relative spec paths are read from.
+
+    Returns
+    -------
+    Study
+
+    Raises
+    ------
+    SpecError
+        For an unknown key, a value of the wrong type, an unknown kind or method,
+        an axis that is not a path of a spec, or options a method does not take.
+
+    Examples
+    --------
+    >>> study = study_from_dict({"methods": ["exact", "monte-carlo"],
+    ...     "model": {"defaults": {"error": 0.1, "prior": 0.5}, "generate": {"shape": "chain", "depth": 1}}})
+    >>> [p.method for p in study.points()]
+    ['exact', 'monte-carlo']
+    >>> study_from_dict({"kind": "proof"})
+    Traceback (most recent call last):
+    ...
+    rrm_theory.errors.SpecError: study: kind=proof is not one of analysis, threshold, fixed-point, depth, levels, nso
+    """
     label = str(path) if path is not None else "study"
     if not isinstance(raw, dict):
         raise SpecError(f"{label}: a study is a table of keys")

@@ -24,6 +24,7 @@ from .study import Study
 
 __all__ = ["results", "export", "METRIC_COLUMNS"]
 
+#: The metric columns every analysis table has, in order (those of ``analyze --json``).
 METRIC_COLUMNS = ("p_good", "error", "false_accept", "false_reject", "youden")
 _BOUNDED = ("false_accept", "false_reject", "error")
 _IMPORTANCE = ("false_accept_if_perfect", "false_reject_if_perfect", "false_accept_if_failed",
@@ -82,12 +83,33 @@ def results(store: Store | str | Path, study: Study | None = None, *, quick: boo
         The results database.
     study : Study, optional
         Only this study's points (in its grid order); default every stored row.
-    quick : bool
+    quick : bool, keyword-only
         With ``study``: its ``[quick]`` points.
 
     Returns
     -------
     pandas.DataFrame
+        One row per observation; the stored points that ``study`` lacks are left out.
+
+    Raises
+    ------
+    RRMError
+        If ``store`` is a path to a file that is not a results store.
+    SpecError
+        With ``study``, for a point whose spec is not valid.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from rrm_theory.studies import Store, run_study, study_from_dict
+    >>> study = study_from_dict({"methods": ["exact"], "vary": {"generate.depth": [1, 2]},
+    ...     "model": {"defaults": {"error": 0.1, "prior": 0.5}, "generate": {"shape": "chain", "depth": 1}}})
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "s.sqlite"
+    >>> with Store(path) as store:
+    ...     _ = run_study(study, store=store)
+    >>> table = results(path, study)
+    >>> table["generate.depth"].tolist(), [round(x, 4) for x in table["false_accept"]]
+    ([1, 2], [0.18, 0.244])
     """
     import pandas as pd
 
@@ -119,7 +141,31 @@ def results(store: Store | str | Path, study: Study | None = None, *, quick: boo
 
 
 def export(table: Any, path: str | Path) -> None:
-    """Write the table as CSV (``.csv``) or Parquet (``.parquet``; needs pyarrow)."""
+    """Write the table as CSV (``.csv``) or Parquet (``.parquet``; needs pyarrow).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A table of :func:`results`.
+    path : str or pathlib.Path
+        The file; its suffix names the format. The index is not written.
+
+    Raises
+    ------
+    RRMError
+        For another suffix, or ``.parquet`` without pyarrow.
+    OSError
+        If the file cannot be written.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import pandas as pd
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> export(pd.DataFrame({"depth": [1, 2], "error": [0.18, 0.244]}), path)
+    >>> path.read_text().splitlines()
+    ['depth,error', '1,0.18', '2,0.244']
+    """
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
