@@ -392,7 +392,9 @@ def _run(source: str, tree: Any, args: argparse.Namespace, interactive: bool) ->
         if o.importance is not None and o.importance.method == "monte-carlo":
             o.notes.append(("note", f"importance: Monte Carlo estimates ({o.importance.samples:,} episodes per "
                                     "evaluator variant), as exact analysis declined this tree"))  # fmt: skip
-    if o.exact is not None:
+    if o.exact is not None and args.bounds == "none":  # the tail bounds are bounds too
+        o.skipped["concentration"] = "--bounds none"
+    elif o.exact is not None:
         from .bounds import concentration
 
         o.concentration = _optional(o, "concentration", lambda: concentration(tree))
