@@ -99,23 +99,27 @@ def run_fit(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def format_fit(fit: Any) -> str:
     """The human summary: a short table per node, pooled first, then each worker."""
     from ._text import printable
 
     a, b = fit.prior
-    lines = [f"{printable(fit.source)} on {printable(fit.spec_source)}: {len(fit.evaluators)} labelled nodes; "
+    lines = [f"{printable(fit.source)} on {printable(fit.spec_source)}: {_count(len(fit.evaluators), 'labelled node')}; "
              f"posterior means and {fit.level * 100:g}% credible intervals, prior Beta({a:g}, {b:g})"]  # fmt: skip
     for v, node in fit.evaluators.items():
         if node.rates == "channel":
             kind = ("leaf" if node.leaf else "internal, against its input") + ": channel rates, written"
         else:
             kind = "internal, no input: observed rates P(V=1|Y=0), P(V=0|Y=1) against gold, not written"
-        facts = f"{node.labels:,} labels on {node.items:,} items, {node.gold:,} of them with gold"
+        facts = f"{_count(node.labels, 'label')} on {_count(node.items, 'item')}, {node.gold:,} of them with gold"
         if node.reference == "input":
             facts += f" and {node.input:,} with input"
         if node.em_items:
-            facts += f"; EM on {node.em_items:,} items ({node.iterations} iterations"
+            facts += f"; EM on {_count(node.em_items, 'item')} ({_count(node.iterations, 'iteration')}"
             facts += ")" if node.converged else ", NOT converged)"
         if node.unused:
             facts += f"; {node.unused:,} labels without gold unused"

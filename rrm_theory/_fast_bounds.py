@@ -19,7 +19,7 @@ import numpy as np
 
 from ._compile import Compiled
 from ._kernel import held_rule, threshold_rule
-from .exact import forward_compiled
+from .exact import Forward, forward_compiled
 
 __all__ = ["fast_rates", "held_rule_truth", "markov_tail", "MAX_ENUMERATED_CHILDREN"]
 
@@ -27,22 +27,29 @@ __all__ = ["fast_rates", "held_rule_truth", "markov_tail", "MAX_ENUMERATED_CHILD
 MAX_ENUMERATED_CHILDREN = 10
 _SLACK = 1e-13  # the root's bounds are widened by this much against rounding
 _CHUNK = 1 << 21  # nodes x truth vectors x children**2 per slice of the enumeration
+_SCALAR_NODES = 4  # one-child groups at most this large go through _Passes
 
 
-def fast_rates(c: Compiled, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fast_rates(c: Compiled, a: np.ndarray, b: np.ndarray, run: Forward | None = None,
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
     """``log P(Y_root = y)`` and the root's ``[lo, hi]`` of ``alpha_V`` and of ``beta_V``.
 
-    ``a``, ``b`` are the evaluators' marginal response rates (docs/bounds.md section 1).
+    ``a``, ``b`` are the evaluators' marginal response rates (docs/bounds.md section 1);
+    ``run``, the truths' pass ``forward_compiled(c, truths_only=True)`` if the caller has it.
     """
-    run = forward_compiled(c, truths_only=True)
+    run = forward_compiled(c, truths_only=True) if run is None else run
     lp = run.lp  # log P(Y_v = y), per node (the plan is trivial: one instance per node)
     t = np.exp(lp[:, 1])
     alpha = np.zeros((c.size, 2))  # [lo, hi] of P(R_v = 1 | Y_v = 0); the root's: of V
     beta = np.zeros((c.size, 2))
     leaves = np.flatnonzero(c.is_leaf)
     _evaluate(leaves, np.zeros((len(leaves), 2)), np.zeros((len(leaves), 2)), a, b, c, alpha, beta)
+    passes = _Passes(c, lp, a, b, alpha, beta)
     for nodes, weights, T in run.groups:
         n = len(weights)
+        if n == 1 and len(nodes) <= _SCALAR_NODES:  # a chain's level: plain floats beat tiny arrays
+            passes.run(nodes)
+            continue
         kids = c.first_child[nodes][:, None] + np.arange(n)
         lp_kids, a_kid, b_kid = lp[kids], alpha[kids], beta[kids]
         if n == 1:  # the rule passes its one child's value through
@@ -215,3 +222,51 @@ def _evaluate(nodes, alpha_u, beta_u, a, b, c: Compiled, alpha, beta) -> None:  
         lo, hi = _channel(rates[:, 0], rates[:, 1], a[nodes], b[nodes], bad=bad)
         ranges.append(np.stack([lo, hi], axis=1) * keep)
     alpha[nodes], beta[nodes] = ranges
+
+
+class _Passes:
+    """One-child nodes, one at a time in Python floats: the operations of the array path, in its order.
+
+    Over a single child the rule passes the child's value through, so a node's
+    bounds are those of :func:`_coverage` then :func:`_evaluate` on its child's,
+    and the coverage weights depend on the truths only: computed for every node
+    at once. On a chain every level is a group of one node, where numpy's
+    per-call cost would be most of the time (benchmarks/bench_extras.py).
+    """
+
+    def __init__(self, c: Compiled, lp: np.ndarray, a: np.ndarray, b: np.ndarray, alpha: np.ndarray,
+                 beta: np.ndarray) -> None:  # fmt: skip
+        self.alpha, self.beta = alpha, beta
+        self.first_child = c.first_child.tolist()
+        self.a, self.b, self.keep = a.tolist(), b.tolist(), (1.0 - c.audit).tolist()
+        kids = np.where(c.is_leaf, 0, c.first_child)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.w_rule = np.nan_to_num(np.exp(lp[kids, 0] - lp[:, 0])).tolist()
+            self.w_gap = np.nan_to_num(np.exp(lp[kids, 1] + np.log1p(-c.coverage) - lp[:, 0])).tolist()
+
+    def run(self, nodes: np.ndarray) -> None:
+        alpha, beta = self.alpha, self.beta
+        for v in nodes.tolist():
+            k = self.first_child[v]
+            ra0, ra1 = float(alpha[k, 0]), float(alpha[k, 1])
+            rb0, rb1 = float(beta[k, 0]), float(beta[k, 1])
+            w_rule, w_gap = self.w_rule[v], self.w_gap[v]
+            au0 = min(max(w_rule * ra0 + w_gap * (1.0 - rb1), 0.0), 1.0)
+            au1 = min(max(w_rule * ra1 + w_gap * (1.0 - rb0), 0.0), 1.0)
+            a, b, keep = self.a[v], self.b[v], self.keep[v]
+            lo, hi = _scalar_channel(au0, au1, a, b, True)
+            alpha[v, 0], alpha[v, 1] = lo * keep, hi * keep
+            lo, hi = _scalar_channel(rb0, rb1, a, b, False)
+            beta[v, 0], beta[v, 1] = lo * keep, hi * keep
+
+
+def _scalar_channel(lo: float, hi: float, a: float, b: float, bad: bool) -> tuple[float, float]:
+    """:func:`_channel` for one node."""
+    xs = (lo, hi) + tuple(min(max(p, lo), hi) for p in (a, b, 1.0 - a, 1.0 - b))
+    if bad:
+        upper = max(min(x, 1.0 - b) + min(1.0 - x, a) for x in xs)
+        lower = min(max(0.0, x - b) + max(0.0, a - x) for x in xs)
+    else:
+        upper = max(min(1.0 - x, b) + min(x, 1.0 - a) for x in xs)
+        lower = min(max(0.0, b - x) + max(0.0, x - a) for x in xs)
+    return min(max(lower, 0.0), 1.0), min(max(upper, 0.0), 1.0)

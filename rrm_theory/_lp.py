@@ -277,7 +277,7 @@ class HullPricer:
         for i in range(c.size):
             r0, r1, ids = layout.responses(i)
             self.own.append((r0, r1, ids))
-            if c.is_leaf[i]:
+            if c.n_children[i] == 0:  # (is_leaf builds the whole mask)
                 pv = respond(np.eye(2)[None], r0, r1)
                 self.leaf_tables[i] = pv if i == 0 else audit(pv, c.audit[i])
 
@@ -290,7 +290,7 @@ class HullPricer:
             own_pen = np.zeros(len(own_ids))
             for at in layout.pos[i]:
                 own_pen += ((own_ids >> at) & 1) * penalty[at]
-            if c.is_leaf[i]:
+            if c.n_children[i] == 0:  # (is_leaf builds the whole mask)
                 if i == 0:
                     parts, ids, pens = [np.eye(2)[None]], np.zeros(1, dtype=np.int64), np.zeros(1)
                 else:  # at most four configurations: all kept
@@ -361,7 +361,7 @@ def plan(layout: Layout) -> Plan:
     widest = 0.0
     log_kept = [0.0] * c.size  # log2 of the configurations a subtree is assumed to keep
     for i in range(c.size - 1, -1, -1):
-        if c.is_leaf[i]:
+        if c.n_children[i] == 0:  # (is_leaf builds the whole mask)
             log_kept[i] = float(own[i])
             continue
         kids = layout.order[i]

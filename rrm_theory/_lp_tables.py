@@ -340,7 +340,7 @@ def tabulate(layout: Layout) -> tuple[np.ndarray, np.ndarray]:
     fa = fr = np.empty(0)
     for i in range(c.size - 1, -1, -1):  # children before parents
         r0, r1, _ = layout.responses(i)
-        if c.is_leaf[i]:
+        if c.n_children[i] == 0:  # (is_leaf builds the whole mask)
             rows, pieces = 1, iter([np.eye(2)[None]])
         else:
             tabs = [tables.pop(k) for k in layout.order[i]]
@@ -372,7 +372,7 @@ def evaluate(layout: Layout, configs: np.ndarray) -> tuple[np.ndarray, np.ndarra
         own = np.zeros(B, dtype=np.int64)  # each configuration's own bits, as a local index
         for j, at in enumerate(layout.pos[i]):
             own |= ((configs >> at) & 1) << j
-        if c.is_leaf[i]:
+        if c.n_children[i] == 0:  # (is_leaf builds the whole mask)
             pu = np.broadcast_to(np.eye(2), (B, 2, 2))
         else:
             kids = layout.order[i]

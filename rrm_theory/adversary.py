@@ -197,7 +197,10 @@ def _map_truths(tree: nx.DiGraph, c) -> tuple[float, dict[tuple, int]]:  # type:
             continue
         kids = list(range(c.first_child[i], c.first_child[i] + c.n_children[i]))
         form = c.forms[i]
-        rule_best, rule_pick = _knapsack([best[k] for k in kids], form.weights, form.threshold)
+        if len(kids) == 1:  # the rule passes its one child's truth through (what _knapsack finds, sooner)
+            rule_best, rule_pick = (float(best[kids[0], 0]), float(best[kids[0], 1])), ((0,), (1,))
+        else:
+            rule_best, rule_pick = _knapsack([best[k] for k in kids], form.weights, form.threshold)
         cov = c.coverage[i]
         options_bad = [(_log(1.0 - cov) + rule_best[y], (0, y)) for y in (0, 1)] + [(_log(cov) + rule_best[0], (1, 0))]
         bad = max(options_bad, key=lambda o: o[0])

@@ -42,7 +42,7 @@ from ._compile import Compiled, compile_tree
 from ._fast_bounds import fast_rates
 from ._lp_tables import Layout, evaluate
 from .errors import RRMError
-from .exact import analysis_from, forward, forward_compiled
+from .exact import Forward, analysis_from, forward, forward_compiled
 from .rules import parse_rule
 
 __all__ = [
@@ -201,18 +201,23 @@ def bounds(tree: nx.DiGraph | Compiled, *, method: str = "auto", budget: float =
         raise ValueError(f"method={method!r} is not one of {', '.join(repr(m) for m in METHODS)}")
     if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget >= 0:
         raise ValueError(f"budget={budget!r} is not a number of seconds >= 0")
-    c = compile_tree(tree)
+    return _choose(compile_tree(tree), method, budget)[0]
+
+
+def _choose(c: Compiled, method: str, budget: float) -> tuple[Bounds, _lp.Plan | None]:
+    """:func:`bounds` on valid arguments, and the tight bounds' plan if one was made (for its cost)."""
     if method == "fast":
-        return _fast(c)
-    layout = _layout(c)
+        return _fast(c), None
+    run = forward_compiled(c, truths_only=True)  # one truths' pass for the plan and the fast bounds
+    layout = _layout(c, run)
     chosen = _lp.plan(layout)
     if method == "auto" and (not chosen.pricer or chosen.seconds > budget):
-        return _fast(c)
+        return _fast(c, run), chosen
     try:
-        return _tight(layout, chosen).bounds
+        return _tight(layout, chosen).bounds, chosen
     except ArithmeticError as exc:  # the master programme's simplex gave up (never seen; a guard)
         if method == "auto":
-            return _fast(c)
+            return _fast(c, run), chosen
         raise RRMError(f"tree {c.name!r}: the tight bounds' linear programme failed ({exc}); use method='fast'") from None
 
 
@@ -254,9 +259,9 @@ def tight_cost(tree: nx.DiGraph | Compiled) -> tuple[int, float]:
     return chosen.bits, chosen.seconds
 
 
-def _layout(c: Compiled) -> Layout:
+def _layout(c: Compiled, run: Forward | None = None) -> Layout:
     a, b = _marginals(c)
-    return Layout(c, a, b, forward_compiled(c, truths_only=True).lp)
+    return Layout(c, a, b, (forward_compiled(c, truths_only=True) if run is None else run).lp)
 
 
 # ----------------------------------------------------------------- fast bounds
@@ -299,9 +304,9 @@ def fast_bounds(tree: nx.DiGraph | Compiled) -> Bounds:
     return _fast(compile_tree(tree))
 
 
-def _fast(c: Compiled) -> Bounds:
+def _fast(c: Compiled, run: Forward | None = None) -> Bounds:
     a, b = _marginals(c)
-    lp_root, alpha, beta = fast_rates(c, a, b)
+    lp_root, alpha, beta = fast_rates(c, a, b, run)
     defined = (bool(np.isfinite(lp_root[0])), bool(np.isfinite(lp_root[1])))
     fa = (float(alpha[0]), float(alpha[1])) if defined[0] else None
     fr = (float(beta[0]), float(beta[1])) if defined[1] else None

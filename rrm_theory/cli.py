@@ -449,11 +449,11 @@ def _sample(monte_carlo: Callable[..., Any], tree: Any, args: argparse.Namespace
 
 
 def _bounds(tree: Any, args: argparse.Namespace, o: _Outcome) -> Any:
-    from .bounds import bounds, tight_cost
+    from .bounds import _choose, compile_tree
 
-    result = bounds(tree, method=args.bounds, budget=args.bounds_budget)
+    result, chosen = _choose(compile_tree(tree), args.bounds, args.bounds_budget)  # bounds(), with its plan
     if args.bounds == "auto" and result.method == "fast":
-        bits, seconds = tight_cost(tree)
+        bits, seconds = chosen.bits, chosen.seconds
         o.notes.append(("note", f"bounds: the fast inequalities, as the tight bounds ({bits} free response bits) "
                                 f"would take about {seconds:.3g} s, over --bounds-budget {args.bounds_budget:g}; "
                                 "raise it, or give --bounds tight"))  # fmt: skip

@@ -199,7 +199,7 @@ def fault_tree(c: Compiled, names: Names, *, max_entries: int) -> FaultTree:
 
     for i in range(c.size - 1, -1, -1):  # children before parents
         s = names.nodes[i]
-        if c.is_leaf[i]:
+        if c.n_children[i] == 0:
             source = truth[i] = b.basic_event(f"Y_{s}", float(c.prior[i]))
         else:
             kids = range(int(c.first_child[i]), int(c.first_child[i] + c.n_children[i]))

@@ -155,7 +155,7 @@ def bayesian_network(c: Compiled, names: Names, *, max_entries: int) -> Network:
     received: list[str] = [""] * c.size
     for i in range(c.size - 1, -1, -1):  # children before parents
         s = names.nodes[i]
-        if c.is_leaf[i]:
+        if c.n_children[i] == 0:
             source = truth[i] = b.add(f"Y_{s}", [], _bernoulli(float(c.prior[i])))
         else:
             kids = range(int(c.first_child[i]), int(c.first_child[i] + c.n_children[i]))
