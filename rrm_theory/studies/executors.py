@@ -151,6 +151,14 @@ _CLOSE_SECONDS = 10  # close() and abort() give up on an unresponsive scheduler 
 _TRIM = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
 
 
+def _warm() -> None:
+    """Import what every point needs (run on each worker of a cluster this package starts)."""
+    import importlib
+
+    for name in ("rrm_theory.studies.run", "rrm_theory.exact", "rrm_theory.spec"):
+        importlib.import_module(name)
+
+
 class Dask(Executor):
     """A Dask distributed cluster (needs the ``dask`` extra: ``pip install 'rrm-theory[dask]'``).
 
@@ -222,6 +230,8 @@ class Dask(Executor):
                 raise RRMError(f"cannot reach the Dask scheduler at {address}: {why}") from None
         # tasks in parallel, for batching only (a cluster may grow or shrink during the run)
         self.workers = max(1, sum(self.client.nthreads().values()))
+        if self.cluster is not None:  # our own workers: load the engine now, as part of starting them
+            self.client.run(_warm)
 
     def run(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[Any]:
         from distributed import as_completed
