@@ -183,7 +183,8 @@ def _audits(table: Any, axes: Any, root: Path) -> tuple[Any, str]:
     rows = table[(table["method"] == "exact") & table["defaults.audit"].isin([0.0, 0.01, 0.05, 0.1, 0.2, 0.5])]
     depth_curve(rows, metric="error", series="defaults.audit", ax=axes[0],
                 labels={a: f"audit rate {a:g}" for a in rows["defaults.audit"].unique()})  # fmt: skip
-    axes[0].set_ylim(0.0, 0.5)
+    axes[0].set_ylim(0.0, 0.64)  # headroom above the curves for the legend, which would cross them below
+    axes[0].legend(ncol=2, loc="upper left", columnspacing=1.0)
     deepest = rows[rows["generate.depth"] == rows["generate.depth"].max()]
     facts = ", ".join(f"{_f(e)} at audit {a:g}" for a, e in zip(deepest["defaults.audit"], deepest["error"]))
     data = table[table["method"] == "exact"][["defaults.audit", "generate.depth", "error", "false_accept"]]
