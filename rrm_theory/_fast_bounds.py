@@ -19,7 +19,8 @@ import numpy as np
 
 from ._compile import Compiled
 from ._kernel import held_rule, threshold_rule
-from .exact import Forward, forward_compiled
+from ._chains import Runs, find_runs
+from .exact import Forward, _rule_groups, forward_compiled
 
 __all__ = ["fast_rates", "held_rule_truth", "markov_tail", "MAX_ENUMERATED_CHILDREN"]
 
@@ -27,7 +28,16 @@ __all__ = ["fast_rates", "held_rule_truth", "markov_tail", "MAX_ENUMERATED_CHILD
 MAX_ENUMERATED_CHILDREN = 10
 _SLACK = 1e-13  # the root's bounds are widened by this much against rounding
 _CHUNK = 1 << 21  # nodes x truth vectors x children**2 per slice of the enumeration
-_SCALAR_NODES = 4  # one-child groups at most this large go through _Passes
+_RUN_MIN = 2  # runs of one-child nodes at least this long go through _Passes
+
+
+def _by_step(runs: Runs, step_of: np.ndarray, steps: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """The runs' nodes and run starts by the step (0: the leaves; k: group k) that finishes their anchors."""
+    anchor_step = step_of[runs.anchor]
+    order = np.argsort(anchor_step, kind="stable")  # runs stay contiguous: their nodes share the anchor
+    bounds = np.searchsorted(anchor_step[order], np.arange(steps + 2))
+    return {k: (runs.nodes[order[lo:hi]], runs.start[order[lo:hi]])
+            for k, (lo, hi) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())) if hi > lo}  # fmt: skip
 
 
 def fast_rates(c: Compiled, a: np.ndarray, b: np.ndarray, run: Forward | None = None,
@@ -45,11 +55,19 @@ def fast_rates(c: Compiled, a: np.ndarray, b: np.ndarray, run: Forward | None = 
     leaves = np.flatnonzero(c.is_leaf)
     _evaluate(leaves, np.zeros((len(leaves), 2)), np.zeros((len(leaves), 2)), a, b, c, alpha, beta)
     passes = _Passes(c, lp, a, b, alpha, beta)
-    for nodes, weights, T in run.groups:
+    runs = find_runs(c, (c.n_children == 1) & (c.shape >= 0), _RUN_MIN)  # chains go through _Passes
+    skip = np.zeros(c.size, dtype=bool)
+    if runs is not None:
+        skip[runs.nodes] = True
+    groups = _rule_groups(run.plan, 2**62, skip)[0]
+    step_of = np.zeros(c.size, dtype=np.int64)
+    for k, (nodes, _, _) in enumerate(groups, 1):
+        step_of[nodes] = k
+    chains = _by_step(runs, step_of, len(groups)) if runs is not None else {}
+    if 0 in chains:
+        passes.run(*chains[0])
+    for step, (nodes, weights, T) in enumerate(groups, 1):
         n = len(weights)
-        if n == 1 and len(nodes) <= _SCALAR_NODES:  # a chain's level: plain floats beat tiny arrays
-            passes.run(nodes)
-            continue
         kids = c.first_child[nodes][:, None] + np.arange(n)
         lp_kids, a_kid, b_kid = lp[kids], alpha[kids], beta[kids]
         if n == 1:  # the rule passes its one child's value through
@@ -65,6 +83,8 @@ def fast_rates(c: Compiled, a: np.ndarray, b: np.ndarray, run: Forward | None = 
                     out[:, 0] = np.minimum(out[:, 0], out[:, 1])  # both contain the rate: only rounding differs
         alpha_u = _coverage(lp_rule, lp[nodes], c.coverage[nodes], rule_alpha, rule_beta)
         _evaluate(nodes, alpha_u, rule_beta, a, b, c, alpha, beta)
+        if step in chains:
+            passes.run(*chains[step])
     # widen by a hair so that rounding in the steps above can never make a bound invalid
     alpha[0] = (max(0.0, alpha[0, 0] - _SLACK), min(1.0, alpha[0, 1] + _SLACK))
     beta[0] = (max(0.0, beta[0, 0] - _SLACK), min(1.0, beta[0, 1] + _SLACK))
@@ -225,48 +245,70 @@ def _evaluate(nodes, alpha_u, beta_u, a, b, c: Compiled, alpha, beta) -> None:  
 
 
 class _Passes:
-    """One-child nodes, one at a time in Python floats: the operations of the array path, in its order.
+    """Runs of one-child nodes, one node at a time in Python floats: the operations of the array path.
 
     Over a single child the rule passes the child's value through, so a node's
     bounds are those of :func:`_coverage` then :func:`_evaluate` on its child's,
     and the coverage weights depend on the truths only: computed for every node
-    at once. On a chain every level is a group of one node, where numpy's
-    per-call cost would be most of the time (benchmarks/bench_extras.py).
+    at once. On a chain every level is one node, where numpy's per-call cost would
+    be most of the time (benchmarks/bench_extras.py). Where a node's bounds equal
+    its child's and the nodes above it in the run have the same parameters, theirs
+    are the same too (the same map of the same input): they are filled in at once.
     """
 
     def __init__(self, c: Compiled, lp: np.ndarray, a: np.ndarray, b: np.ndarray, alpha: np.ndarray,
                  beta: np.ndarray) -> None:  # fmt: skip
+        self.c, self.lp, self.a, self.b = c, lp, a, b
         self.alpha, self.beta = alpha, beta
-        self.first_child = c.first_child.tolist()
-        self.a, self.b, self.keep = a.tolist(), b.tolist(), (1.0 - c.audit).tolist()
-        kids = np.where(c.is_leaf, 0, c.first_child)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self.w_rule = np.nan_to_num(np.exp(lp[kids, 0] - lp[:, 0])).tolist()
-            self.w_gap = np.nan_to_num(np.exp(lp[kids, 1] + np.log1p(-c.coverage) - lp[:, 0])).tolist()
 
-    def run(self, nodes: np.ndarray) -> None:
-        alpha, beta = self.alpha, self.beta
-        for v in nodes.tolist():
-            k = self.first_child[v]
-            ra0, ra1 = float(alpha[k, 0]), float(alpha[k, 1])
-            rb0, rb1 = float(beta[k, 0]), float(beta[k, 1])
-            w_rule, w_gap = self.w_rule[v], self.w_gap[v]
+    def run(self, nodes: np.ndarray, start: np.ndarray) -> None:
+        """The runs ``nodes`` (each bottom first, ``start`` where one begins)."""
+        c, lp, alpha, beta = self.c, self.lp, self.alpha, self.beta
+        kids = c.first_child[nodes]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w_rule = np.nan_to_num(np.exp(lp[kids, 0] - lp[nodes, 0]))
+            w_gap = np.nan_to_num(np.exp(lp[kids, 1] + np.log1p(-c.coverage[nodes]) - lp[nodes, 0]))
+        m = len(nodes)
+        params = np.empty((m, 7))  # the map, whether a run starts, whether the next node has the same map
+        params[:, 0], params[:, 1], params[:, 2], params[:, 3] = w_rule, w_gap, self.a[nodes], self.b[nodes]
+        params[:, 4], params[:, 5] = 1.0 - c.audit[nodes], start
+        same = np.zeros(m, dtype=bool)  # the same map as the node below, in the same run
+        same[1:] = (params[1:, :5] == params[:-1, :5]).all(axis=1) & ~start[1:]
+        params[:-1, 6], params[-1, 6] = same[1:], 0.0
+        change = np.where(~same, np.arange(m), m)  # the next node (at or after j) with another map
+        upto = np.minimum.accumulate(change[::-1])[::-1]
+        out = np.empty((m, 4))
+        below = np.concatenate([alpha[kids[start]], beta[kids[start]]], axis=1).tolist()
+        j, r, lo_chunk, chunk = 0, -1, 0, []
+        while j < m:
+            if j - lo_chunk >= len(chunk):  # rows as Python floats, a slice at a time
+                lo_chunk, chunk = j, params[j : j + 512].tolist()
+            w_rule, w_gap, a, b, keep, first, next_same = chunk[j - lo_chunk]
+            if first:
+                r += 1
+                ra0, ra1, rb0, rb1 = below[r]
             au0 = min(max(w_rule * ra0 + w_gap * (1.0 - rb1), 0.0), 1.0)
             au1 = min(max(w_rule * ra1 + w_gap * (1.0 - rb0), 0.0), 1.0)
-            a, b, keep = self.a[v], self.b[v], self.keep[v]
             lo, hi = _scalar_channel(au0, au1, a, b, True)
-            alpha[v, 0], alpha[v, 1] = lo * keep, hi * keep
-            lo, hi = _scalar_channel(rb0, rb1, a, b, False)
-            beta[v, 0], beta[v, 1] = lo * keep, hi * keep
+            x = (lo * keep, hi * keep, *(v * keep for v in _scalar_channel(rb0, rb1, a, b, False)))
+            out[j] = x
+            if next_same and x == (ra0, ra1, rb0, rb1):  # a fixed point of the next maps
+                end = int(upto[j + 1])
+                out[j + 1 : end] = x
+                j = end
+            else:
+                j += 1
+            ra0, ra1, rb0, rb1 = x
+        alpha[nodes], beta[nodes] = out[:, :2], out[:, 2:]
 
 
 def _scalar_channel(lo: float, hi: float, a: float, b: float, bad: bool) -> tuple[float, float]:
     """:func:`_channel` for one node."""
-    xs = (lo, hi) + tuple(min(max(p, lo), hi) for p in (a, b, 1.0 - a, 1.0 - b))
+    xs = (lo, hi, min(max(a, lo), hi), min(max(b, lo), hi), min(max(1.0 - a, lo), hi), min(max(1.0 - b, lo), hi))
     if bad:
-        upper = max(min(x, 1.0 - b) + min(1.0 - x, a) for x in xs)
-        lower = min(max(0.0, x - b) + max(0.0, a - x) for x in xs)
+        upper = max([min(x, 1.0 - b) + min(1.0 - x, a) for x in xs])
+        lower = min([max(0.0, x - b) + max(0.0, a - x) for x in xs])
     else:
-        upper = max(min(1.0 - x, b) + min(x, 1.0 - a) for x in xs)
-        lower = min(max(0.0, b - x) + max(0.0, x - a) for x in xs)
+        upper = max([min(1.0 - x, b) + min(x, 1.0 - a) for x in xs])
+        lower = min([max(0.0, b - x) + max(0.0, x - a) for x in xs])
     return min(max(lower, 0.0), 1.0), min(max(upper, 0.0), 1.0)

@@ -30,7 +30,8 @@ import numpy as np
 from ._lp_tables import SEC_ELEMENT, Layout, audit, evaluate, kernel_work, node_rows, node_seconds, respond, root_rates, tabulate
 from ._simplex import Master
 
-__all__ = ["Pool", "TablePricer", "HullPricer", "Plan", "plan", "comonotone", "solve", "MAX_TABLE_BITS", "MAX_BITS"]
+__all__ = ["Pool", "TablePricer", "HullPricer", "Plan", "plan", "comonotone", "solve", "MAX_TABLE_BITS", "MAX_BITS",
+           "TooManyRounds", "planned_rounds"]
 
 #: The most free bits the table pricer tabulates (two float64 tables of ``2**bits``).
 MAX_TABLE_BITS = 24
@@ -108,7 +109,17 @@ def _columns(configs: np.ndarray, k: int) -> np.ndarray:
     return np.vstack([np.ones(len(configs)), (configs[None, :] >> np.arange(k)[:, None]) & 1]).astype(float)
 
 
-def solve(pricer: TablePricer | HullPricer, d: tuple[float, float], pool: Pool) -> Solution:
+class TooManyRounds(ArithmeticError):
+    """The column generation went past its cap on rounds (``method="auto"``: the fast bounds instead)."""
+
+
+def planned_rounds(bits: int) -> int:
+    """The rounds :func:`plan` assumes for the six programmes together: ``5 bits + 10``."""
+    return 5 * bits + 10
+
+
+def solve(pricer: TablePricer | HullPricer, d: tuple[float, float], pool: Pool,
+          max_rounds: int | None = None) -> Solution:  # fmt: skip
     """The largest ``sum_z q(z) (d0 FA(z) + d1 FR(z))`` over laws q with the bits' marginals.
 
     Column generation (section 2.2): the master (configurations seen so far,
@@ -119,10 +130,13 @@ def solve(pricer: TablePricer | HullPricer, d: tuple[float, float], pool: Pool) 
     ``y . (1, m)``, the master's value, plus the largest reduced value).
     Columns far from the basis leave the master between rounds (while the
     rounds are few: past ``10 (k + 1)`` none leaves, so that none can cycle).
+    Past ``max_rounds`` (None: no cap) it raises :class:`TooManyRounds`.
     """
     rounds = 0
     while True:
         rounds += 1
+        if max_rounds is not None and rounds > max_rounds:
+            raise TooManyRounds(f"more than {max_rounds:,} rounds")
         g = d[0] * pool.fa[pool.active] + d[1] * pool.fr[pool.active]
         y = pool.master.optimise(g, _TOL)
         found = pricer.price(y, d, _ADD)
@@ -355,7 +369,7 @@ def plan(layout: Layout) -> Plan:
     """
     c = layout.c
     k = len(layout.bits)
-    rounds = 5 * k + 10
+    rounds = planned_rounds(k)
     log_sub, own = layout.sub_count.astype(float), layout.own_count
     table = hull = 0.0
     widest = 0.0

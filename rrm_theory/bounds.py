@@ -13,7 +13,9 @@ and largest root ``false_accept``, ``false_reject`` and ``error`` over C:
 * ``method="fast"``: Fréchet, union, Bonferroni and Markov inequalities
   propagated up the tree (:mod:`rrm_theory._fast_bounds`), valid for any
   tree, at about the cost of a few exact analyses;
-* ``method="auto"`` (the default): tight where its predicted cost fits the budget, else fast.
+* ``method="auto"`` (the default): tight where its predicted cost fits the budget, else fast;
+  fast too where the column generation would need more than ``AUTO_ROUNDS`` (2) times the
+  rounds the prediction assumes (a count of rounds, not a clock: the same on every machine).
 
 :func:`concentration` reports Hoeffding and Chernoff bounds beside the exact
 tail for count rules (section 4).
@@ -31,7 +33,7 @@ sum of observations. Ann. Math. Statist. 23(4).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Hashable
 
 import networkx as nx
@@ -55,6 +57,7 @@ __all__ = [
     "response_marginals",
     "concentration",
     "DEFAULT_BUDGET",
+    "AUTO_ROUNDS",
     "MAX_TIGHT_BITS",
     "METHODS",
     "poisson_binomial_tail",
@@ -62,6 +65,9 @@ __all__ = [
 
 #: The methods :func:`bounds` accepts.
 METHODS = ("auto", "tight", "fast")
+#: ``method="auto"`` stops the tight bounds' column generation past this many times the rounds
+#: their plan assumes (``5 bits + 10``), and gives the fast bounds instead.
+AUTO_ROUNDS = 2
 #: Seconds the tight bounds may be predicted to take before ``method="auto"`` falls back to fast.
 DEFAULT_BUDGET = 5.0
 #: The most free response bits the tight bounds ever handle (a configuration is an int64);
@@ -159,7 +165,9 @@ def bounds(tree: nx.DiGraph | Compiled, *, method: str = "auto", budget: float =
         ``"tight"``: the exact extremes (section 2), whatever they cost, on
         trees within reach (:func:`tight_cost` is finite). ``"fast"``: the
         propagated inequalities (section 3), any tree. ``"auto"``: tight when
-        its predicted time is at most ``budget``, else fast.
+        its predicted time is at most ``budget``, else fast; fast as well when
+        the tight bounds' column generation passes ``AUTO_ROUNDS`` times the
+        rounds the prediction assumes (``5 bits + 10``).
     budget : float, keyword-only
         Seconds, for ``"auto"`` (ignored otherwise). The decision compares a
         cost predicted from the tree's shape (:func:`tight_cost`) with the
@@ -209,12 +217,18 @@ def _choose(c: Compiled, method: str, budget: float) -> tuple[Bounds, _lp.Plan |
     if method == "fast":
         return _fast(c), None
     run = forward_compiled(c, truths_only=True)  # one truths' pass for the plan and the fast bounds
+    bits = _free_bits(c)
+    if bits > _lp.MAX_BITS and method == "auto":  # beyond reach whatever the shape: no layout to build
+        return _fast(c, run), _lp.Plan(bits, "", math.inf)
     layout = _layout(c, run)
     chosen = _lp.plan(layout)
     if method == "auto" and (not chosen.pricer or chosen.seconds > budget):
         return _fast(c, run), chosen
+    cap = AUTO_ROUNDS * _lp.planned_rounds(chosen.bits) if method == "auto" else None
     try:
-        return _tight(layout, chosen).bounds, chosen
+        return _tight(layout, chosen, cap).bounds, chosen
+    except _lp.TooManyRounds:  # the plan's rounds were far off for this tree: not worth the wait
+        return _fast(c, run), replace(chosen, pricer="", seconds=math.inf)
     except ArithmeticError as exc:  # the master programme's simplex gave up (never seen; a guard)
         if method == "auto":
             return _fast(c, run), chosen
@@ -255,8 +269,18 @@ def tight_cost(tree: nx.DiGraph | Compiled) -> tuple[int, float]:
     >>> bits, seconds < 1.0
     (14, True)
     """
-    chosen = _lp.plan(_layout(compile_tree(tree)))
+    c = compile_tree(tree)
+    bits = _free_bits(c)
+    if bits > _lp.MAX_BITS:  # beyond reach whatever the shape (the plan would say so, after building a layout)
+        return bits, math.inf
+    chosen = _lp.plan(_layout(c))
     return chosen.bits, chosen.seconds
+
+
+def _free_bits(c: Compiled) -> int:
+    """The free response bits (docs/bounds.md section 2): the response rates strictly between 0 and 1."""
+    a, b = _marginals(c)
+    return int(((0.0 < a) & (a < 1.0)).sum() + ((0.0 < b) & (b < 1.0)).sum())
 
 
 def _layout(c: Compiled, run: Forward | None = None) -> Layout:
@@ -422,8 +446,9 @@ def lp_bounds(tree: nx.DiGraph | Compiled, *, max_bits: int | None = None) -> LP
     return _tight(layout, chosen)
 
 
-def _tight(layout: Layout, chosen: _lp.Plan) -> LPBounds:
-    """Six programmes (each metric's least and greatest value) sharing one pool of configurations."""
+def _tight(layout: Layout, chosen: _lp.Plan, max_rounds: int | None = None) -> LPBounds:
+    """Six programmes (each metric's least and greatest value) sharing one pool of configurations,
+    with at most ``max_rounds`` rounds of column generation in all (None: no cap)."""
     c = layout.c
     if not chosen.pricer:
         raise RRMError(
@@ -437,6 +462,7 @@ def _tight(layout: Layout, chosen: _lp.Plan) -> LPBounds:
     defined = {"false_accept": p_bad > 0, "false_reject": p_good > 0, "error": True}
     found: dict[str, tuple[float, float] | None] = {}
     couplings: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+    used = 0
     for metric in _METRICS:
         if not defined[metric]:
             found[metric] = None
@@ -444,7 +470,8 @@ def _tight(layout: Layout, chosen: _lp.Plan) -> LPBounds:
         ends = []
         for side, sign in (("lo", -1.0), ("hi", 1.0)):
             d = (sign * directions[metric][0], sign * directions[metric][1])
-            sol = _lp.solve(pricer, d, pool)
+            sol = _lp.solve(pricer, d, pool, None if max_rounds is None else max_rounds - used)
+            used += sol.rounds
             couplings[(metric, side)] = (sol.configs, sol.probs)
             ends.append(float(np.clip(sign * sol.value, 0.0, 1.0)) + 0.0)  # + 0.0: no -0.0
         found[metric] = (ends[0], ends[1])
@@ -556,13 +583,17 @@ def concentration(tree: nx.DiGraph) -> list[dict[str, Any]]:
     """
     analysis = analysis_from(tree, forward(tree))
     out = []
-    for v in tree:
-        kids = list(tree.successors(v))
-        if not kids:
+    parsed: dict[object, Any] = {}  # rule text -> the rule, once per distinct text (trees repeat a few)
+    for v, text in tree.nodes(data="rule"):
+        if text is None or not tree.succ[v]:
             continue
-        rule = parse_rule(tree.nodes[v]["rule"])
+        key = (type(text), text) if isinstance(text, (str, int, float)) else id(text)
+        rule = parsed.get(key)
+        if rule is None:
+            rule = parsed[key] = parse_rule(text)
         if rule.kind not in ("majority", "at_least"):
             continue
+        kids = list(tree.successors(v))
         n = len(kids)
         T = n // 2 + 1 if rule.kind == "majority" else int(rule.k)  # type: ignore[arg-type]
         keep = np.array([1.0 - tree.nodes[k]["audit"] for k in kids])

@@ -50,25 +50,33 @@ Numerics
     of the tree: on uniform trees of branching 2 or more, up to a million nodes,
     every metric is within a relative 1e-13 of a 60-digit reference
     (tests/test_numerics.py, benchmarks/bench_engine.py), and every reported
-    probability lies in [0, 1]. A chain still adds about one rounding per level
-    to its report laws (relative 4e-13 at depth 10,000 with rates of 1e-5, where
-    each level changes them by little).
+    probability lies in [0, 1]. Runs of one-child nodes (chains) are composed by a
+    blocked scan (:mod:`rrm_theory._chains`), which rounds a report law about
+    ``2 sqrt(L)`` times over a run of L levels instead of L times: relative 9e-15 at
+    depth 10,000 with rates of 1e-5 (it was 4.5e-13 level by level).
     All loops are iterative: depth is limited by memory, not the recursion limit.
 
 Work
     The tree is compiled to arrays once (:func:`~rrm_theory.compile_tree`; pass
     the compiled form to skip even that) and its internal nodes are processed
     in groups of one height and one rule form, each group in a few array
-    operations: no Python code runs per node.
+    operations: no Python code runs per node. Runs of at least ``CHAIN_MIN`` (8)
+    one-child nodes, each with one outcome of the shared events to condition on,
+    leave the groups: every node's map from the state below its run is composed
+    by a segmented scan (a few dozen array operations whatever the length), then
+    applied as soon as that state is known. A chain of depth 10,000 takes about
+    4x a plain Python loop over its 2x2 tables (benchmarks/bench_extras.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
 
+from ._chains import CHAIN_MIN, Runs, apply, composites, find_runs
 from ._compile import Compiled, compile_tree
 from ._conditioning import ALTERNATIVES, Instances, SharedEvents, shared_events
 from ._jury import JURY_MIN, iid_instances
@@ -263,32 +271,43 @@ def refuse_rule(c: Compiled, node: int, exc: TooManySums, *, who: str = "exact a
     )
 
 
-def _rule_groups(plan: Instances, max_work: int) -> tuple[list[tuple[np.ndarray, tuple[int, ...], int]], int]:
+def _rule_groups(plan: Instances, max_work: int, skip: np.ndarray | None = None
+                 ) -> tuple[list[tuple[np.ndarray, tuple[int, ...], int]], int]:  # fmt: skip
     """Internal nodes grouped by (height, rule form), in evaluation order; checks the cost first.
 
     Count rules over at least :data:`JURY_MIN` children are checked when their
-    children's laws are known (children all alike take the closed form).
+    children's laws are known (children all alike take the closed form). ``skip``: a
+    mask of nodes left out of the groups (they are counted in the cost all the same).
     """
     c = plan.c
     inner = np.flatnonzero(c.shape >= 0)
+    shape_of = c.shape[inner]
+    count = np.ones(len(inner), dtype=np.int64) if plan.trivial else plan.count[inner]
+    per_shape = np.bincount(shape_of, weights=count, minlength=len(c.shapes))  # instances per shape (exact)
+    work, refused = 0, []
+    for k, form in enumerate(c.shapes):  # the cost per instance, once per shape
+        if _jury(form.weights):
+            continue
+        try:
+            work += rule_states(form.weights, form.threshold)[1] * int(per_shape[k])
+        except TooManySums as exc:
+            refused.append((k, exc))
+    if refused:  # the first in evaluation order: the lowest height, then the shape, then the node
+        first = [(int(c.height[inner[shape_of == k]].min()), k, exc) for k, exc in refused]
+        h, k, exc = min(first, key=lambda t: t[:2])
+        node = inner[(shape_of == k) & (c.height[inner] == h)][0]
+        raise refuse_rule(c, int(node), exc) from None
+    _check_work(c, work, max_work)
+    if skip is not None:
+        inner = inner[~skip[inner]]
     key = c.height[inner] * max(1, len(c.shapes)) + c.shape[inner]  # by height, then shape
     by_key = np.argsort(key, kind="stable")  # nodes ascending within a group
     key = key[by_key]
     bounds = np.flatnonzero(np.diff(key)) + 1
-    groups: list[tuple[np.ndarray, tuple[int, ...], int]] = []
-    work = 0
-    for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(key)]) if len(key) else ():
-        nodes = inner[by_key[lo:hi]]
-        form = c.shapes[int(c.shape[nodes[0]])]
-        weights, T = form.weights, form.threshold
-        if not _jury(weights):
-            try:
-                widest, per_instance = rule_states(weights, T)
-            except TooManySums as exc:
-                raise refuse_rule(c, int(nodes[0]), exc) from None
-            work += (len(nodes) if plan.trivial else int(plan.count[nodes].sum())) * per_instance
-        groups.append((nodes, weights, T))
-    _check_work(c, work, max_work)
+    nodes = inner[by_key]
+    los, his = [0, *bounds.tolist()], [*bounds.tolist(), len(key)]
+    forms = [c.shapes[k] for k in c.shape[nodes[los]].tolist()] if len(key) else []
+    groups = [(nodes[lo:hi], f.weights, f.threshold) for lo, hi, f in zip(los, his, forms)] if len(key) else []
     return groups, work
 
 
@@ -398,9 +417,22 @@ def forward_compiled(c: Compiled, *, truths_only: bool = False, max_shared_event
 
 
 def _evaluate(plan: Instances, max_work: int) -> Forward:
-    """One pass, leaves to root, over every instance (truth logs as pairs of doubles)."""
+    """One pass, leaves to root, over every instance (truth logs as pairs of doubles).
+
+    Long runs of one-child nodes with one instance each (:mod:`rrm_theory._chains`) are
+    left out of the groups and computed from the state below their run as soon as it is
+    known, all such nodes at once.
+    """
     c = plan.c
-    groups, work = _rule_groups(plan, max_work)
+    chainable = (c.n_children == 1) & (c.shape >= 0)
+    if not plan.trivial:
+        chainable &= plan.count == 1
+    runs = find_runs(c, chainable, CHAIN_MIN)
+    skip = None
+    if runs is not None:
+        skip = np.zeros(c.size, dtype=bool)
+        skip[runs.nodes] = True
+    groups, work = _rule_groups(plan, max_work, skip)
     lp = np.empty((plan.total, 2))
     lq = np.empty((plan.total, 2))
     pu_all = np.empty((plan.total, 2, 2))
@@ -428,12 +460,15 @@ def _evaluate(plan: Instances, max_work: int) -> Forward:
         if lift and not plan.trivial:
             _lift(plan, inst, lp, lq, pr, lp_up, lq_up, pr_up)  # type: ignore[arg-type]
 
+    chains = _Chains(plan, runs, groups) if runs is not None else None
     inst = _span(plan, plan.of(np.flatnonzero(c.is_leaf)))
     prior = c.prior[inst if plan.trivial else plan.node_of[inst]]
     leaf_lp, leaf_lq = np.empty((len(prior), 2)), np.empty((len(prior), 2))
     (leaf_lp[:, 0], leaf_lq[:, 0]), (leaf_lp[:, 1], leaf_lq[:, 1]) = log1m_pair(prior), log_pair(prior)
     finish(inst, leaf_lp, leaf_lq, None)
-    for nodes, weights, T in groups:
+    if chains is not None:
+        chains.run(0, finish, lp_up, lq_up, pr_up)
+    for step, (nodes, weights, T) in enumerate(groups, 1):
         n = len(weights)
         all_inst = plan.of(nodes)
         widest, per_instance = rule_states(weights, T)
@@ -441,9 +476,9 @@ def _evaluate(plan: Instances, max_work: int) -> Forward:
             kids = plan.children(all_inst, n)
             work += int((~iid_instances(lp_up[kids], pr_up[kids])).sum()) * per_instance
             _check_work(c, work, max_work)
-        step = max(1, _SLICE_STATES // (widest * widest))
-        for lo in range(0, len(all_inst), step):
-            inst = _span(plan, all_inst[lo : lo + step])
+        step_size = max(1, _SLICE_STATES // (widest * widest))
+        for lo in range(0, len(all_inst), step_size):
+            inst = _span(plan, all_inst[lo : lo + step_size])
             if isinstance(inst, slice):  # consecutive nodes: their children are one block too
                 first, g = int(c.first_child[inst.start]), inst.stop - inst.start
                 kids = slice(first, first + g * n)
@@ -457,7 +492,71 @@ def _evaluate(plan: Instances, max_work: int) -> Forward:
             finish(inst, *node_law(lp_k, lq_k, pr_k, weights, T, coverage), lift=False)
         if not plan.trivial:
             _lift(plan, all_inst, lp, lq, pr, lp_up, lq_up, pr_up)
+        if chains is not None:
+            chains.run(step, finish, lp_up, lq_up, pr_up)
+    if runs is not None:  # the groups by height, the runs' nodes too (for importance and the bounds), when asked
+        groups = _Groups(lambda: _rule_groups(plan, 2**62)[0])  # type: ignore[assignment]
     return Forward(plan, groups, lp, pu_all, pv, pr, lp_up, pr_up, lq, lq_up)
+
+
+class _Groups(Sequence):  # type: ignore[type-arg]
+    """A list of groups made on first use (a long chain has one per level)."""
+
+    def __init__(self, make) -> None:  # type: ignore[no-untyped-def]
+        self._make, self._list = make, None
+
+    def _get(self) -> list:  # type: ignore[type-arg]
+        if self._list is None:
+            self._list = self._make()
+        return self._list
+
+    def __getitem__(self, i):  # type: ignore[no-untyped-def]
+        return self._get()[i]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+
+class _Chains:
+    """The runs of one-child nodes of one pass, by the step that finishes their anchors."""
+
+    def __init__(self, plan: Instances, runs: Runs, groups: list[tuple[np.ndarray, tuple[int, ...], int]]):
+        c = plan.c
+        self.plan, self.runs = plan, runs
+        step_of = np.zeros(c.size, dtype=np.int64)  # leaves: step 0; group k: step k
+        for k, (nodes, _, _) in enumerate(groups, 1):
+            step_of[nodes] = k
+        self.inst = plan.of(runs.nodes)  # one instance each
+        self.maps = composites(c, runs, plan.log_keep[self.inst])
+        anchor_step = step_of[runs.anchor]  # runs stay contiguous: their nodes share the anchor
+        self.order = np.argsort(anchor_step, kind="stable")
+        sorted_steps = anchor_step[self.order]
+        self.steps = sorted_steps
+        self.bounds = np.searchsorted(sorted_steps, np.arange(len(groups) + 2))
+
+    def run(self, step: int, finish, lp_up: np.ndarray, lq_up: np.ndarray, pr_up: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+        """The nodes of the runs whose anchors step ``step`` finished."""
+        lo, hi = int(self.bounds[step]), int(self.bounds[step + 1])
+        if lo == hi:
+            return
+        plan, c = self.plan, self.plan.c
+        J = self.order[lo:hi]
+        nodes, start, inst = self.runs.nodes[J], self.runs.start[J], self.inst[J]
+        bottom = np.flatnonzero(start)
+        below = plan.children(inst[bottom], 1)[:, 0]  # the anchors' passed-up states
+        below = np.repeat(below, np.diff(np.append(bottom, len(J))))
+        a_lp, a_lq, a_pr = lp_up[below], lq_up[below], pr_up[below]
+        maps = self.maps.take(J)
+        s_lp, s_lq, s_pr = apply(maps, a_lp, a_lq, a_pr)
+        normalise(s_pr)
+        if maps.lc is not None:
+            normalise_log(s_lp, s_lq, 1)
+        under = ~start  # each node's child: the node before it in its run, or the anchor
+        k_lp, k_lq, k_pr = a_lp.copy(), a_lq.copy(), a_pr.copy()
+        k_lp[1:][under[1:]], k_lq[1:][under[1:]] = s_lp[:-1][under[1:]], s_lq[:-1][under[1:]]
+        k_pr[1:][under[1:]] = s_pr[:-1][under[1:]]
+        got = node_law(k_lp[:, None], k_lq[:, None], k_pr[:, None], (1,), 1, c.coverage[nodes])
+        finish(inst, *got)
 
 
 def _span(plan: Instances, inst: np.ndarray) -> np.ndarray | slice:
@@ -532,8 +631,8 @@ def _node_metrics(plan: Instances, lp: np.ndarray, pv: np.ndarray, lq: np.ndarra
         w, wq = (plan.log_weight[:, None] + lp, None) if lq is None else add(plan.log_weight[:, None], 0.0, lp, lq)
         ly, lyq, cond = _mix_pairs(w, wq, pv, plan.node_of, plan.c.size)
     bad, good = np.isfinite(ly[:, 0]), np.isfinite(ly[:, 1])
-    fa = np.where(bad, cond[:, 0, 1], np.nan)
-    fr = np.where(good, cond[:, 1, 0], np.nan)
+    fa = np.where(bad, np.minimum(cond[:, 0, 1], 1.0), np.nan)  # a row's rounding may put an entry past 1
+    fr = np.where(good, np.minimum(cond[:, 1, 0], 1.0), np.nan)
     p = np.exp(ly) if lyq is None else exp_pair(ly, lyq)  # P(Y = y), the low parts added in
     error = p[:, 0] * np.where(bad, fa, 0.0) + p[:, 1] * np.where(good, fr, 0.0)
     return {

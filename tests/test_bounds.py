@@ -491,3 +491,16 @@ def test_bounds_on_extreme_and_tied_weights_contain_the_exact_value(weights):
     for b in (bounds(tree), fast_bounds(tree)):
         for m in METRICS:
             assert inside(getattr(exact, m), getattr(b, m)), (b.method, m)
+
+
+def test_auto_gives_the_fast_bounds_when_the_column_generation_runs_past_its_cap(monkeypatch):
+    """A count of rounds, not a clock: past AUTO_ROUNDS times the planned rounds, auto takes fast."""
+    import importlib
+
+    module = importlib.import_module("rrm_theory.bounds")
+    tree = rrm.load_spec("models/chip-design.toml")
+    assert rrm.bounds(tree).method == "tight"
+    monkeypatch.setattr(module, "AUTO_ROUNDS", 0)
+    got = rrm.bounds(tree)
+    assert got == rrm.fast_bounds(tree) and got.method == "fast"
+    assert rrm.bounds(tree, method="tight").method == "tight"  # asked for: run to the end
