@@ -19,11 +19,21 @@ Method
     is as safe for deep trees as the exact one. With shared events the
     derivative of each rate is computed as the difference of two exact
     analyses (rate 1 and rate 0), which is exact but costs 9 analyses per node.
+
+Work
+    Nodes with several children are processed group by group (height, rule), all
+    nodes of a group in a few array operations. Below a one-child node the map
+    from its D to its child's is a fixed pair of 2x2 matrices (``D_c = S D_v Q^T``),
+    so a run of one-child nodes (a chain) is composed by a segmented scan, not a
+    round per level: a chain of a million nodes costs a few hundred array
+    operations. With shared events the 9 analyses per node run as batches
+    (:mod:`rrm_theory._batched_exact`, many sets of rates in one pass).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, Hashable
@@ -157,12 +167,15 @@ class Importance:
     def __init__(self, root: Metrics, ranked: list[Hashable], arrays: dict[str, np.ndarray], method: str,
                  root_node: Hashable, samples: int | None = None):  # fmt: skip
         self.root, self.ranked, self.method, self.samples = root, ranked, method, samples
-        self._arrays, self._index, self._root_node = arrays, {v: i for i, v in enumerate(ranked)}, root_node
+        self._arrays, self._root_node = arrays, root_node
+        self._index: dict[Hashable, int] | None = None  # built on the first look-up (big trees)
 
     def __len__(self) -> int:
         return len(self.ranked)
 
     def __getitem__(self, node: Hashable) -> NodeImportance:
+        if self._index is None:
+            self._index = dict(zip(self.ranked, range(len(self.ranked))))
         return self._record(self._index[node])
 
     @property
@@ -296,8 +309,7 @@ def importance(
 
 
 def _exact_importance(tree: nx.DiGraph, run: Forward, max_nodes: int) -> Importance:
-    analysis = analysis_from(tree, run)
-    root = analysis.root
+    root = analysis_from(run.plan.c, run).root  # (in breadth-first order: no per-node names needed)
     if run.plan.trivial:
         arrays = _adjoint(run, root)
         method = "adjoint"
@@ -309,7 +321,7 @@ def _exact_importance(tree: nx.DiGraph, run: Forward, max_nodes: int) -> Importa
                 f"analyses per node; {tree.number_of_nodes()} nodes is more than "
                 f"max_nodes_with_shared_events={max_nodes}"
             )
-        arrays = _by_extremes(tree, run.plan.c.nodes, root)
+        arrays = _by_extremes(run.plan.c, run.plan.c.nodes, root)
         method = "exact-extremes"
     return _ranked(root, run.plan.c.nodes, arrays, method)
 
@@ -322,7 +334,7 @@ def _ranked(root: Metrics, nodes: list[Hashable], arrays: dict[str, np.ndarray],
     elif root.false_reject is not None:
         gain = root.false_reject - arrays["false_reject_if_perfect"]
     order = np.argsort(-np.nan_to_num(gain, nan=-np.inf), kind="stable")
-    ranked = [nodes[i] for i in order.tolist()]
+    ranked = list(map(nodes.__getitem__, order.tolist()))
     return Importance(root, ranked, {k: a[order] for k, a in arrays.items()}, method, nodes[0], samples)
 
 
@@ -412,119 +424,418 @@ def _ratio(num: float | None, den: float | None) -> float | None:
 
 
 def _adjoint(run: Forward, root: Metrics) -> dict[str, np.ndarray]:
+    """Every node's measures from one reverse pass over a run without shared events.
+
+    Arrays are node-last: ``D[m, y, r, v] = d metric_m / d P(R_v = r | Y_v = y)`` (for the
+    root: of V), metrics m = (FA, FR). Nodes with several children pass D down group by
+    group (height, rule), from the root; below a one-child node the map to the child is
+    fixed (:func:`_run_maps`), so all runs of one-child nodes are done by one scan.
+    """
     c = run.plan.c
-    lp, pu, pv, pr = run.lp, run.pu, run.pv, run.pr
     n = c.size
-    # D[v, m] = d metric_m / d P(R_v = r | Y_v = y) (for the root: of V), metrics m = (FA, FR)
-    D = np.zeros((n, 2, 2, 2))
     defined = np.array([root.false_accept is not None, root.false_reject is not None])
-    D[0, 0, 0, 1] = float(defined[0])
-    D[0, 1, 1, 0] = float(defined[1])
     keep = np.exp(run.plan.log_keep)
-    with np.errstate(divide="ignore"):
-        others = np.where(run.plan.events.forced, 0.0, 1.0)  # type: ignore[arg-type]
-        if run.plan.events.influence_always:
-            others = others * (1.0 - c.exposure)
-    fa, fr, audit = c.false_accept, c.false_reject, c.audit
-    Dv = np.zeros_like(D)  # d metric / d P(V_v = x | Y_v = y)
-    for nodes, weights, T in reversed(run.groups):
-        _pull_back(nodes, D, Dv, pu, keep, fa, fr, audit)
-        kids = c.first_child[nodes][:, None] + np.arange(len(weights))
-        Du = _channel_pullback(Dv[nodes], pu[nodes], keep[nodes], fa[nodes], fr[nodes])
-        lp_held, pu_held = _held_inputs(lp[kids], pr[kids], weights, T, c.coverage[nodes])
-        for j in range(len(weights)):
-            child = kids[:, j]
-            for y in (0, 1):
-                for r in (0, 1):
-                    lp_f, pu_f = lp_held[:, j, y, r], pu_held[:, j, y, r]
-                    with np.errstate(invalid="ignore"):
-                        share = np.exp(lp[child, y][:, None] + lp_f - lp[nodes])  # P(Y_c = y | Y_v)
-                    share = np.where(np.isfinite(lp[nodes]) & np.isfinite(lp_f), share, 0.0)
-                    coef = share[:, :, None] * pu_f  # (G, y_v, u)
-                    D[child, :, y, r] = np.einsum("gmyu,gyu->gm", Du, coef)
-    leaves = np.flatnonzero(c.is_leaf)
-    _pull_back(leaves, D, Dv, pu, keep, fa, fr, audit)
-    # derivatives of each metric with respect to each rate
-    diff = Dv[:, :, :, 1] - Dv[:, :, :, 0]  # (n, m, y)
-    pw0 = pu[:, :, 1] * fr[:, None] + pu[:, :, 0] * (1.0 - fa[:, None])
-    d = {
-        "false_accept": np.einsum("vy,vmy->vm", keep[:, None] * pu[:, :, 0], diff),
-        "false_reject": -np.einsum("vy,vmy->vm", keep[:, None] * pu[:, :, 1], diff),
-        "deception": np.einsum("vy,vmy->vm", others[:, None] * pw0, diff),
-        "audit": np.einsum("vmyr,vyr->vm", D, np.eye(2)[None] - pv),
-    }
-    perfect = np.einsum("vmyx,vyx->vm", Dv, pu - pv)
-    failed = np.einsum("vmyx,vyx->vm", Dv, np.array([[0.0, 1.0], [0.0, 1.0]])[None] - pv)
+    K = np.empty((2, 2, n))  # K[u, x, v] = P(V_v = x | U_v = u), sums of non-negative terms
+    lost = -np.expm1(run.plan.log_keep)  # P(an override fires)
+    fa, fr, stay = c.false_accept, c.false_reject, 1.0 - c.audit
+    K[0, 0], K[0, 1] = (1.0 - fa) * keep, fa * keep + lost
+    K[1, 0], K[1, 1] = fr * keep, (1.0 - fr) * keep + lost
+    del lost
+    D = np.zeros((2, 2, 2, n))
+    D[0, 0, 1, 0] = float(defined[0])
+    D[1, 1, 0, 0] = float(defined[1])
+    runs = _run_maps(c, run.lp, K, stay)
+    for nodes, weights, T in _branching_groups(c):
+        if runs is not None:
+            runs.fill(D, nodes)
+        step = max(1, _HELD_CHILDREN // len(weights))
+        for lo in range(0, len(nodes), step):
+            _to_children(D, nodes[lo : lo + step], weights, T, c, run.lp, run.pr, K, stay)
+    if runs is not None:
+        runs.fill(D)
+    del K, runs
+    others = np.where(run.plan.events.forced, 0.0, 1.0)  # type: ignore[arg-type]
+    if run.plan.events.influence_always:
+        others = others * (1.0 - c.exposure)
+    names = [f"d_{m}/{p}" for m in ("false_accept", "false_reject") for p in PARAMETERS]
+    names += ["false_accept_if_perfect", "false_reject_if_perfect", "false_accept_if_failed"]
+    arrays = {k: np.empty(n) for k in names}
     base = np.array([root.false_accept or 0.0, root.false_reject or 0.0])
     undefined = np.where(defined, 0.0, np.nan)  # NaN marks an undefined root metric
-    arrays = {}
-    for m, name in enumerate(("false_accept", "false_reject")):
-        for p in PARAMETERS:
-            arrays[f"d_{name}/{p}"] = d[p][:, m] + undefined[m]
-        arrays[f"{name}_if_perfect"] = np.clip(base[m] + perfect[:, m], 0.0, 1.0) + undefined[m]
-    arrays["false_accept_if_failed"] = np.clip(base[0] + failed[:, 0], 0.0, 1.0) + undefined[0]
+    for lo in range(0, n, _CHUNK):  # a chunk's temporaries stay in the cache
+        at = slice(lo, min(n, lo + _CHUNK))
+        _measures(arrays, at, D[..., at], run.pu[at], run.pv[at], keep[at], others[at], fa[at], fr[at], stay[at],
+                  base, undefined)  # fmt: skip
     for name in ("false_accept", "false_reject"):
         arrays[f"d_{name}/audit"][0] = np.nan  # the root is never audited
     return arrays
 
 
+_HELD_CHILDREN = 1 << 16  # children per slice of a group held at once (about 50 MiB of laws)
+_CHUNK = 1 << 15  # nodes per slice of the element-wise work (its temporaries stay in the cache)
+_BLOCK = 64  # the scan's block length
+_SCAN_BLOCKS = 512  # blocks scanned side by side at a time (their maps stay in the cache)
+
+
+def _measures(arrays: dict[str, np.ndarray], at: slice, D: np.ndarray, pu: np.ndarray, pv: np.ndarray,
+              keep: np.ndarray, others: np.ndarray, fa: np.ndarray, fr: np.ndarray, stay: np.ndarray,
+              base: np.ndarray, undefined: np.ndarray) -> None:  # fmt: skip
+    """The measures of the nodes ``at`` (D, the laws and rates taken at them) into ``arrays``."""
+    pu, pv = pu.transpose(1, 2, 0), pv.transpose(1, 2, 0)  # node-last, as D
+    # I - P(V | Y) with the complements kept: 1 - pv[y, y] = pv[y, 1 - y]
+    d_audit = pv[0, 1] * (D[:, 0, 0] - D[:, 0, 1]) + pv[1, 0] * (D[:, 1, 1] - D[:, 1, 0])  # (m, v)
+    Dv = D * stay  # d metric / d P(V_v = x | Y_v = y)
+    diff = Dv[:, :, 1] - Dv[:, :, 0]  # (m, y, v)
+    pw0 = pu[:, 1] * fr + pu[:, 0] * (1.0 - fa)  # P(W = 0 | Y = y): (y, v)
+    d = {
+        "false_accept": keep * (pu[0, 0] * diff[:, 0] + pu[1, 0] * diff[:, 1]),
+        "false_reject": -keep * (pu[0, 1] * diff[:, 0] + pu[1, 1] * diff[:, 1]),
+        "deception": others * (pw0[0] * diff[:, 0] + pw0[1] * diff[:, 1]),
+        "audit": d_audit,
+    }
+    change = pu - pv
+    perfect = (Dv[:, 0, 0] * change[0, 0] + Dv[:, 0, 1] * change[0, 1]) + (
+        Dv[:, 1, 0] * change[1, 0] + Dv[:, 1, 1] * change[1, 1])  # fmt: skip
+    failed = pv[0, 0] * diff[:, 0] + pv[1, 0] * diff[:, 1]  # V := 1: P(V = 1 | Y) gains pv[y, 0]
+    for m, name in enumerate(("false_accept", "false_reject")):
+        for p in PARAMETERS:
+            arrays[f"d_{name}/{p}"][at] = d[p][m] + undefined[m]
+        arrays[f"{name}_if_perfect"][at] = np.clip(base[m] + perfect[m], 0.0, 1.0) + undefined[m]
+    arrays["false_accept_if_failed"][at] = np.clip(base[0] + failed[0], 0.0, 1.0) + undefined[0]
+
+
+def _branching_groups(c: Compiled) -> list[tuple[np.ndarray, tuple[int, ...], int]]:
+    """The nodes with several children by (height, rule form), from the root down."""
+    inner = np.flatnonzero(c.n_children >= 2)
+    if not len(inner):
+        return []
+    key = c.height[inner] * max(1, len(c.shapes)) + c.shape[inner]
+    by_key = np.argsort(-key, kind="stable")  # highest first, nodes ascending within a group
+    nodes, key = inner[by_key], key[by_key]
+    bounds = [0, *(np.flatnonzero(np.diff(key)) + 1).tolist(), len(key)]
+    forms = [c.shapes[k] for k in c.shape[nodes[bounds[:-1]]].tolist()]
+    return [(nodes[lo:hi], f.weights, f.threshold) for lo, hi, f in zip(bounds[:-1], bounds[1:], forms)]
+
+
+def _to_children(D: np.ndarray, nodes: np.ndarray, weights: tuple[int, ...], T: int, c: Compiled, lp: np.ndarray,
+                 pr: np.ndarray, K: np.ndarray, stay: np.ndarray) -> None:  # fmt: skip
+    """D of the children of ``nodes`` (all with the rule ``weights``, ``T``) from the nodes' own:
+
+        D_c[y_c, r_c] = sum_{Y, u} D^U_v[Y, u] * P(Y_c = y_c | Y_v = Y) * P(U_v = u | Y_v = Y, child c := (y_c, r_c))
+
+    with ``D^U = D`` pulled back through the audit and the evaluator's channel ``K``.
+    """
+    k = len(weights)
+    kids = c.first_child[nodes][:, None] + np.arange(k)  # (G, k)
+    Dv = stay[nodes] * D[..., nodes]  # (m, Y, x, G)
+    Du = Dv[:, :, None, 0] * K[:, 0, nodes] + Dv[:, :, None, 1] * K[:, 1, nodes]  # (m, Y, u, G)
+    lp_held, pu_held = _held_inputs(lp[kids], pr[kids], weights, T, c.coverage[nodes])
+    lp_v = lp[nodes][:, None, None, None, :]
+    with np.errstate(invalid="ignore"):
+        share = np.exp(lp[kids][:, :, :, None, None] + lp_held - lp_v)  # P(Y_c = y | Y_v = Y): (G, k, y, r, Y)
+    share = np.where(np.isfinite(lp_v) & np.isfinite(lp_held), share, 0.0)
+    coef = (share[..., None] * pu_held).reshape(len(nodes), k, 4, 4)  # (G, k, (y, r), (Y, u))
+    got = coef @ Du.reshape(2, 4, len(nodes)).transpose(2, 1, 0)[:, None]  # (G, k, (y, r), m)
+    D[..., kids] = got.transpose(3, 2, 0, 1).reshape(2, 2, 2, len(nodes), k)
+
+
 def _held_inputs(lp: np.ndarray, pr: np.ndarray, weights: tuple[int, ...], T: int,
                  coverage: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """The node's truth and input laws with each child held at each (truth, report):
-    ``(G, n, y, r, 2)`` log-probabilities and ``(G, n, y, r, 2, 2)`` conditionals."""
+    ``(G, n, y, r, 2)`` log-probabilities and ``(G, n, y, r, 2, 2)`` conditionals (n >= 2)."""
     G, n = lp.shape[:2]
-    if n == 1:  # the rule passes the one child's value through
-        lp_h = np.where(np.eye(2)[None, None, :, :] == 1, 0.0, -np.inf).repeat(G, 0)  # (G, 1, y, Y)
-        pu_h = np.broadcast_to(np.eye(2)[None, None, None, :, None, :], (G, 1, 2, 2, 2, 2))
-    else:
-        lp_h, pu_h = held_rule(lp, pr, weights, T)
+    lp_h, pu_h = held_rule(lp, pr, weights, T)
     lp_x = np.broadcast_to(lp_h[:, :, :, None, :], (G, n, 2, 2, 2)).reshape(-1, 2)
     lp_c, pu_c = apply_coverage(lp_x, np.ascontiguousarray(pu_h).reshape(-1, 2, 2), np.repeat(coverage, n * 4))
     return lp_c.reshape(G, n, 2, 2, 2), pu_c.reshape(G, n, 2, 2, 2, 2)
 
 
-def _pull_back(nodes, D, Dv, pu, keep, fa, fr, audit) -> None:  # type: ignore[no-untyped-def]
-    """From the parent's view R to the node's report V: R = audit ? Y : V."""
-    Dv[nodes] = (1.0 - audit[nodes])[:, None, None, None] * D[nodes]
+class _Runs:
+    """The maps of the runs of one-child nodes: ``D_c = L_c D_a R_c^T`` for every node c whose
+    parent has one child, a its run's anchor (the top node of the run: the root, or a child
+    of a node with several children)."""
+
+    def __init__(self, order: np.ndarray, below: np.ndarray, anchor: np.ndarray, maps: np.ndarray, n: int):
+        self.order, self.anchor, self.maps = order, anchor, maps  # maps (2, 2, 2, len(order)): L and R
+        self.below = np.flatnonzero(below)  # the positions (in ``order``) of the nodes below an anchor
+        self.position = np.full(n, -1, dtype=np.int64)
+        self.position[order[self.below]] = self.below
+
+    def fill(self, D: np.ndarray, nodes: np.ndarray | None = None) -> None:
+        """D of ``nodes`` (default: every node below a one-child node) from their anchors'."""
+        at = self.below
+        if nodes is not None:
+            at = self.position[nodes]
+            at = at[at >= 0]
+        for lo in range(0, len(at), _CHUNK):
+            p = at[lo : lo + _CHUNK]
+            anchor = self.anchor[p]
+            Da = D[..., anchor[:1]] if anchor[0] == anchor[-1] and (anchor == anchor[0]).all() else D[..., anchor]
+            p = _span(p)
+            D[..., _span(self.order[p])] = _apply(self.maps[..., p], Da)
 
 
-def _channel_pullback(Dv: np.ndarray, pu: np.ndarray, keep: np.ndarray, fa: np.ndarray, fr: np.ndarray) -> np.ndarray:
-    """From d/dP(V | Y) to d/dP(U | Y) through the evaluator's channel and overrides."""
-    k, a, b = keep[:, None], fa[:, None], fr[:, None]
-    # dV/dU[u, x]: P(V = x | U = u)
-    silent0 = (1.0 - a) * k  # P(V = 0 | U = 0)
-    silent1 = b * k  # P(V = 0 | U = 1)
-    Du = np.empty_like(Dv)
-    Du[..., 0] = Dv[..., 0] * silent0[:, None] + Dv[..., 1] * (1.0 - silent0)[:, None]
-    Du[..., 1] = Dv[..., 0] * silent1[:, None] + Dv[..., 1] * (1.0 - silent1)[:, None]
-    return Du
+def _run_maps(c: Compiled, lp: np.ndarray, K: np.ndarray, stay: np.ndarray) -> _Runs | None:
+    """The maps of :class:`_Runs`, or None when no node has exactly one child.
+
+    A one-child node v passes ``D_c[y, r] = sum_Y P(Y_c = y | Y_v = Y) sum_x (1 - audit_v) D_v[Y, x] K_v[r, x]``
+    to its child: ``D_c = S_v D_v Q_v^T``, with S and Q 2x2 matrices of non-negative entries
+    that do not depend on D. Composed along a run they give ``L = S ... S`` and ``R = Q ... Q``
+    (from the node up to the anchor), by a segmented scan.
+    """
+    one = c.n_children == 1
+    if not one.any():
+        return None
+    below = np.zeros(c.size, dtype=bool)
+    below[1:] = one[c.parent[1:]]
+    order = _run_order(c, below, one)
+    below = below[order]
+    size = -(-len(order) // _BLOCK) * _BLOCK  # whole blocks: the scan works in place
+    E = np.zeros((2, 2, 2, size))
+    E[:, 0, 0, len(order):], E[:, 1, 1, len(order):] = 1.0, 1.0
+    for lo in range(0, len(order), _CHUNK):
+        at = slice(lo, min(len(order), lo + _CHUNK))
+        _elements(E[..., at], order[at], below[at], c, lp, K, stay)
+    reset = np.ones(size, dtype=bool)
+    reset[: len(order)] = ~below
+    _segmented_prefix(E, reset)
+    anchor = order[np.maximum.accumulate(np.where(reset[: len(order)], np.arange(len(order)), 0))]
+    return _Runs(order, below, anchor, E, c.size)
 
 
-def _by_extremes(tree: nx.DiGraph, nodes: list[Hashable], root: Metrics) -> dict[str, np.ndarray]:
-    """Exact differences at each rate's extremes (any tree; 9 exact analyses per node)."""
+def _elements(E: np.ndarray, kids: np.ndarray, below: np.ndarray, c: Compiled, lp: np.ndarray, K: np.ndarray,
+              stay: np.ndarray) -> None:  # fmt: skip
+    """The one-step maps ``(S, Q)`` into ``E`` (2, 2, 2, k) of the nodes ``kids`` below a one-child
+    node; the identity where ``below`` is False (the anchors). S is what the held inputs of a
+    one-child rule give: ``S[y, Y] = P(Y_c = y | Y_v = Y)``, from the truths' logs."""
+    v = _span(np.where(below, c.parent[kids], kids))
+    kids = _span(kids)
+    cover = np.where(below, c.coverage[v], 1.0)
+    lp_c, lp_v = lp[kids], lp[v]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        uncovered, covered = np.log1p(-cover), np.log(cover)  # log P(Y_v = Y | Y_c = 1)
+        s00 = np.exp(lp_c[:, 0] + 0.0 - lp_v[:, 0])
+        s10 = np.exp(lp_c[:, 1] + uncovered - lp_v[:, 0])
+        s11 = np.exp(lp_c[:, 1] + covered - lp_v[:, 1])
+    ok0, ok1 = np.isfinite(lp_v[:, 0]), np.isfinite(lp_v[:, 1])
+    E[0, 0, 0] = np.where(ok0, s00, 0.0)
+    E[0, 0, 1] = 0.0  # Y_c = 0 makes Y_v = 0
+    E[0, 1, 0] = np.where(ok0 & np.isfinite(uncovered), s10, 0.0)
+    E[0, 1, 1] = np.where(ok1 & np.isfinite(covered), s11, 0.0)
+    E[1] = stay[v] * K[..., v]  # Q[r, x] = (1 - audit_v) P(V_v = x | U_v = r)
+    anchors = np.flatnonzero(~below)
+    if len(anchors):
+        E[..., anchors] = np.eye(2)[None, :, :, None]
 
-    def metrics(changes: dict[str, float], node: Hashable, perfect: bool = False) -> Metrics:
-        G = _perfect(tree, node) if perfect else _variant(tree)
-        G.nodes[node].update(changes)
-        return exact_analysis(G).root
 
-    def value(x: float | None) -> float:
-        return np.nan if x is None else x
+def _span(index: np.ndarray) -> np.ndarray | slice:
+    """``index`` as a slice where it is a range of consecutive positions (views instead of copies)."""
+    if len(index) and int(index[-1]) - int(index[0]) == len(index) - 1 and (np.diff(index) == 1).all():
+        return slice(int(index[0]), int(index[-1]) + 1)
+    return index
 
+
+def _run_order(c: Compiled, below: np.ndarray, one: np.ndarray) -> np.ndarray:
+    """The nodes of the runs (each anchor with one child, then the nodes below it down to the
+    first with no child or several), each run contiguous and from its anchor down."""
+    members = np.flatnonzero(below | one)
+    kids = np.flatnonzero(below)
+    if (c.parent[kids] == kids - 1).all():  # breadth-first order keeps each run together (a chain)
+        return members
+    top = np.arange(c.size)
+    top[kids] = c.parent[kids]
+    active = kids
+    while len(active):  # pointer doubling: every node learns its anchor
+        up = top[top[active]]
+        moved = up != top[active]
+        top[active] = up
+        active = active[moved]
+    return members[np.argsort(top[members], kind="stable")]  # a run's nodes ascend in breadth-first order
+
+
+def _compose(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``A @ B`` for pairs of 2x2 matrices laid out ``(2, 2, 2, *batch)`` (pair, row, column first)."""
+    return A[:, :, 0, None] * B[:, None, 0] + A[:, :, 1, None] * B[:, None, 1]
+
+
+def _apply(maps: np.ndarray, Da: np.ndarray) -> np.ndarray:
+    """``L D R^T`` per metric: ``maps`` (2, 2, 2, k) holds L and R, ``Da`` (m, 2, 2, k)."""
+    L, R = maps[0], maps[1]
+    LD = L[None, :, 0, None, :] * Da[:, None, 0] + L[None, :, 1, None, :] * Da[:, None, 1]  # (m, y, x, k)
+    return LD[:, :, None, 0] * R[None, None, :, 0] + LD[:, :, None, 1] * R[None, None, :, 1]
+
+
+def _segmented_prefix(E: np.ndarray, reset: np.ndarray) -> None:
+    """In place, for maps ``E`` (2, 2, 2, k): element i becomes ``E_i @ E_(i-1) @ ... @ E_j``,
+    j the last reset at or before i (each reset element the identity).
+
+    Blocks of :data:`_BLOCK` elements are scanned side by side (a few hundred blocks at a
+    time, turned place-major so that each step reads contiguous memory in the cache),
+    then the blocks' totals (recursively), then each block takes the total before it:
+    about three products per element and a few array operations per block length.
+    """
+    k = E.shape[-1]
+    b = _BLOCK
+    if k <= b:
+        for i in range(1, k):
+            if not reset[i]:
+                E[..., i] = _compose(E[..., i, None], E[..., i - 1, None])[..., 0]
+        return
+    nb = -(-k // b)
+    X, flags = E, reset
+    if k < nb * b:
+        X = np.zeros(E.shape[:-1] + (nb * b,))
+        X[..., :k] = E
+        X[:, 0, 0, k:], X[:, 1, 1, k:] = 1.0, 1.0
+        flags = np.ones(nb * b, dtype=bool)
+        flags[:k] = reset
+    X = X.reshape(E.shape[:-1] + (nb, b))  # a view: block q, place j
+    flags = flags.reshape(nb, b)
+    begun = np.logical_or.accumulate(flags, axis=1)  # a reset in the block at or before place j
+    totals = np.empty(E.shape[:-1] + (nb,))
+    for q0 in range(0, nb, _SCAN_BLOCKS):
+        q = slice(q0, min(nb, q0 + _SCAN_BLOCKS))
+        Y = np.ascontiguousarray(X[..., q, :].swapaxes(-1, -2))  # (2, 2, 2, b, blocks)
+        for j in range(1, b):
+            prod = _compose(Y[..., j, :], Y[..., j - 1, :])
+            restart = np.flatnonzero(flags[q, j])
+            if len(restart):
+                prod[..., restart] = Y[..., j, restart]
+            Y[..., j, :] = prod
+        X[..., q, :] = Y.swapaxes(-1, -2)
+        totals[..., q] = Y[..., b - 1, :]  # each block's product back to its last reset (or its start)
+    _segmented_prefix(totals, begun[:, b - 1])
+    for q0 in range(1, nb, _SCAN_BLOCKS):  # into block q: the prefix at the end of block q - 1
+        q = slice(q0, min(nb, q0 + _SCAN_BLOCKS))
+        carry = totals[..., q0 - 1 : q.stop - 1, None]
+        open_ = ~begun[q]
+        if open_.all():
+            X[..., q, :] = _compose(X[..., q, :], carry)
+        elif open_.any():
+            X[..., q, :] = np.where(open_, _compose(X[..., q, :], carry), X[..., q, :])
+    if k < nb * b:  # (otherwise X is a view of E)
+        E[...] = X.reshape(E.shape[:-1] + (nb * b,))[..., :k]
+
+
+def _by_extremes(tree: nx.DiGraph | Compiled, nodes: list[Hashable], root: Metrics) -> dict[str, np.ndarray]:
+    """Exact differences at each rate's extremes (any tree; 9 exact analyses per node).
+
+    Each rate enters the root metrics affinely, so a derivative is ``metric(rate = 1) -
+    metric(rate = 0)``. The variants are analysed in batches (:mod:`rrm_theory._batched_exact`:
+    one pass for many sets of rates, the numbers of exact analysis of each); the perfect
+    variant of a blind spot's member, which leaves the group, by an exact analysis of its own.
+    """
+    from ._batched_exact import Varying, root_metrics_batched
+
+    c = compile_tree(tree)
     names = [f"d_{m}/{p}" for m in ("false_accept", "false_reject") for p in PARAMETERS]
     names += ["false_accept_if_perfect", "false_reject_if_perfect", "false_accept_if_failed"]
     arrays = {k: np.full(len(nodes), np.nan) for k in names}
-    for i, v in enumerate(nodes):
-        for p in PARAMETERS:
-            if p == "audit" and i == 0:
-                continue  # the root is never audited
-            lo, hi = metrics({p: 0.0}, v), metrics({p: 1.0}, v)
-            for m in ("false_accept", "false_reject"):
-                a, b = getattr(lo, m), getattr(hi, m)
-                arrays[f"d_{m}/{p}"][i] = np.nan if a is None else b - a
-            if p == "deception":
-                arrays["false_accept_if_failed"][i] = value(hi.false_accept)
-        best = metrics({}, v, perfect=True)
-        arrays["false_accept_if_perfect"][i] = value(best.false_accept)
-        arrays["false_reject_if_perfect"][i] = value(best.false_reject)
+    member = np.zeros(c.size, dtype=bool)  # in a blind spot that may fire
+    for _, p, members in c.groups:
+        if p > 0.0:
+            member[members] = True
+    honest = ("false_accept", "false_reject", "deception", "exposure")  # zero in the perfect variant
+    index = [c.index[v] for v in nodes]
+    for lo in range(0, len(nodes), _BATCH_NODES):
+        rows: list[tuple[int, int, str, float]] = []  # (position, node index, rate or "perfect", value)
+        for i in range(lo, min(len(nodes), lo + _BATCH_NODES)):
+            v = index[i]
+            rows += [(i, v, p, x) for p in PARAMETERS if not (p == "audit" and v == 0) for x in (0.0, 1.0)]
+            if not member[v]:
+                rows.append((i, v, "perfect", 0.0))
+        varying = Varying(draws=len(rows))
+        columns: dict[str, dict[int, np.ndarray]] = {k: {} for k in (*PARAMETERS, "exposure")}
+
+        def column(key: str, v: int) -> np.ndarray:
+            if v not in columns[key]:
+                columns[key][v] = np.full(len(rows), float(getattr(c, key)[v]))
+            return columns[key][v]
+
+        for d, (_, v, p, x) in enumerate(rows):
+            for key in honest if p == "perfect" else (p,):
+                column(key, v)[d] = x
+        varying.nodes = {k: cols for k, cols in columns.items() if cols}
+        got = root_metrics_batched(c, varying)
+        for d, (i, _, p, x) in enumerate(rows):
+            if p == "perfect":
+                arrays["false_accept_if_perfect"][i] = got["false_accept"][d]
+                arrays["false_reject_if_perfect"][i] = got["false_reject"][d]
+            elif x == 1.0:  # the row before is the same rate at 0
+                for m in ("false_accept", "false_reject"):
+                    arrays[f"d_{m}/{p}"][i] = got[m][d] - got[m][d - 1]
+                if p == "deception":
+                    arrays["false_accept_if_failed"][i] = got["false_accept"][d]
+    _members_perfect(c, index, member, arrays)
     return arrays
+
+
+def _members_perfect(c: Compiled, index: list[int], member: np.ndarray, arrays: dict[str, np.ndarray]) -> None:
+    """The perfect variants of the blind spots' members, which leave their groups.
+
+    Conditioned on the outcomes of node v's groups (independent of the truths), the rest
+    of a fired group approves as if deceptive and a group that did not fire is absent:
+    so each metric is the mixture, over those outcomes, of exact analyses with the
+    groups at probability 0, v honest and the fired groups' other members deceptive.
+    """
+    from ._batched_exact import Varying, root_metrics_batched
+
+    by_groups: dict[tuple[int, ...], list[int]] = {}
+    for i, v in enumerate(index):
+        if member[v]:
+            own = tuple(j for j, (_, p, m) in enumerate(c.groups) if p > 0.0 and v in m)
+            by_groups.setdefault(own, []).append(i)
+    for own, positions in by_groups.items():
+        if len(own) > _MAX_MIXED_GROUPS:
+            for i in positions:
+                best = exact_analysis(_perfect_compiled(c, index[i])).root
+                arrays["false_accept_if_perfect"][i] = np.nan if best.false_accept is None else best.false_accept
+                arrays["false_reject_if_perfect"][i] = np.nan if best.false_reject is None else best.false_reject
+            continue
+        outcomes = 1 << len(own)
+        fired = [[b >> k & 1 == 1 for k in range(len(own))] for b in range(outcomes)]
+        weight = np.array([math.prod(c.groups[j][1] if f else 1.0 - c.groups[j][1] for j, f in zip(own, bits))
+                           for bits in fired])  # fmt: skip
+        step = max(1, _BATCH_NODES * 9 // outcomes)
+        for lo in range(0, len(positions), step):
+            part = positions[lo : lo + step]
+            draws = len(part) * outcomes
+            columns: dict[str, dict[int, np.ndarray]] = {k: {} for k in ("false_accept", "false_reject", "deception",
+                                                                         "exposure")}  # fmt: skip
+
+            def column(key: str, v: int) -> np.ndarray:
+                if v not in columns[key]:
+                    columns[key][v] = np.full(draws, float(getattr(c, key)[v]))
+                return columns[key][v]
+
+            for a, i in enumerate(part):
+                v = index[i]
+                rows = slice(a * outcomes, (a + 1) * outcomes)
+                for key in columns:
+                    column(key, v)[rows] = 0.0
+                for b, bits in enumerate(fired):
+                    for j, f in zip(own, bits):
+                        if f:
+                            for w in c.groups[j][2].tolist():
+                                if w != v:
+                                    column("deception", w)[a * outcomes + b] = 1.0
+            varying = Varying(draws=draws, nodes={k: cols for k, cols in columns.items() if cols},
+                              groups={j: np.zeros(draws) for j in own})  # fmt: skip
+            got = root_metrics_batched(c, varying)
+            for m in ("false_accept", "false_reject"):
+                mixed = got[m].reshape(len(part), outcomes) @ weight
+                arrays[f"{m}_if_perfect"][part] = mixed
+
+
+_MAX_MIXED_GROUPS = 6  # a member of more groups than this: one exact analysis of its own
+_BATCH_NODES = 64  # nodes whose variants are analysed in one batch (9 each)
+
+
+def _perfect_compiled(c: Compiled, v: int) -> Compiled:
+    """:func:`_perfect` on the compiled tree: node ``v`` honest, out of every blind spot."""
+    rates = {}
+    for key in ("false_accept", "false_reject", "deception", "exposure"):
+        rates[key] = getattr(c, key).copy()
+        rates[key][v] = 0.0
+    groups = tuple((g, p, m[m != v]) for g, p, m in c.groups if (m != v).any())
+    return dataclasses.replace(c, groups=groups, **rates)
