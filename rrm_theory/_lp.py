@@ -353,6 +353,7 @@ class Plan:
     bits: int
     pricer: str  # "table", "hull" or "" (beyond reach)
     seconds: float
+    stopped: int = 0  # the rounds past which method="auto" stopped the column generation (0: it did not)
 
 
 def plan(layout: Layout) -> Plan:

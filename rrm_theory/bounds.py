@@ -228,7 +228,7 @@ def _choose(c: Compiled, method: str, budget: float) -> tuple[Bounds, _lp.Plan |
     try:
         return _tight(layout, chosen, cap).bounds, chosen
     except _lp.TooManyRounds:  # the plan's rounds were far off for this tree: not worth the wait
-        return _fast(c, run), replace(chosen, pricer="", seconds=math.inf)
+        return _fast(c, run), replace(chosen, stopped=cap)  # type: ignore[arg-type]
     except ArithmeticError as exc:  # the master programme's simplex gave up (never seen; a guard)
         if method == "auto":
             return _fast(c, run), chosen

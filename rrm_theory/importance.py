@@ -242,8 +242,8 @@ def importance(
     Parameters
     ----------
     tree : networkx.DiGraph or Compiled
-        An evaluation tree, or its compiled form (:func:`compile_tree`) when it has
-        no shared events (the adjoint method; the other methods edit copies of the graph).
+        An evaluation tree, or its compiled form (:func:`compile_tree`), except for
+        Monte Carlo importance, which runs on edited copies of the graph.
     method : {"auto", "exact", "monte-carlo"}, keyword-only
         ``"exact"``: the adjoint pass, or with shared events exact differences
         (9 analyses per node). ``"monte-carlo"``: for every evaluator, the root
@@ -314,11 +314,11 @@ def _exact_importance(tree: nx.DiGraph, run: Forward, max_nodes: int) -> Importa
         arrays = _adjoint(run, root)
         method = "adjoint"
     else:
-        _graph_needed(tree, "with shared events (9 exact analyses of edited copies per node)")
-        if tree.number_of_nodes() > max_nodes:
+        c = run.plan.c
+        if c.size > max_nodes:
             raise RRMError(
-                f"tree {tree.graph.get('name', '<unnamed>')!r}: importance with shared events takes 9 exact "
-                f"analyses per node; {tree.number_of_nodes()} nodes is more than "
+                f"tree {c.name!r}: importance with shared events takes 9 exact "
+                f"analyses per node; {c.size} nodes is more than "
                 f"max_nodes_with_shared_events={max_nodes}"
             )
         arrays = _by_extremes(run.plan.c, run.plan.c.nodes, root)
@@ -344,7 +344,7 @@ _SAMPLED = ("false_accept_if_perfect", "false_reject_if_perfect", "false_accept_
 def _graph_needed(tree: object, what: str) -> None:
     if isinstance(tree, Compiled):
         raise TypeError(f"tree {tree.name!r}: importance {what} needs the networkx graph, not its compiled form "
-                        "(the compiled form serves trees without shared events, by the adjoint method)")  # fmt: skip
+                        "(the compiled form serves the exact methods)")  # fmt: skip
 
 
 def _sampled_importance(tree: nx.DiGraph, samples: int, rng: Any, confidence: float, max_nodes: int) -> Importance:
