@@ -3,10 +3,13 @@
 1. ``robustness`` (budget 3), ``bounds`` (auto), ``fast_bounds`` and ``importance``
    against ``exact_analysis`` of the same tree, on each catalog model and on the
    4^8 ``majority`` tree (``rrm.balanced(8, 4, rule="majority", error=0.1,
-   prior=0.5)``, 87,381 nodes). Target: a small multiple of exact (at most 10x).
+   prior=0.5)``, 87,381 nodes). Target: a small multiple of exact (at most 10x), except
+   for ``bounds``, reported only: ``auto`` takes the tight bounds (a linear programme)
+   wherever their predicted time fits the 5 s budget, a cost chosen, not overhead.
 2. ``exact_analysis`` of a compiled chain of depth 10,000 against a plain Python
    loop over its 2x2 tables (each node's law of (truth, report) from its child's).
-   Target: at most 10x.
+   Target: at most 10x. And ``robustness`` (budget 3) of a compiled chain of depth
+   100,000 against its exact analysis. Target: at most 3x.
 3. ``rrm-theory analyze`` end to end (a subprocess: start-up, load, every extra) on
    a generated chain of depth 100,000. Reported, with the extras' own times on it.
 
@@ -48,12 +51,12 @@ def chain_loop(fa: list[float], fr: list[float], prior: float) -> tuple[float, f
 
 def extras_table(trees: dict[str, object], repeat: int) -> bool:
     ok = True
-    print(f"extras / exact_analysis, same tree (best of {repeat}; target <= 10):")
+    print(f"extras / exact_analysis, same tree (best of {repeat}; target <= 10 but for bounds):")
     print(f"  {'tree':22s} {'exact s':>9s} " + " ".join(f"{k:>11s}" for k in EXTRAS))
     for name, tree in trees.items():
         exact = best_time(lambda: rrm.exact_analysis(tree), repeat)
         ratios = [best_time(lambda: fn(tree), repeat) / exact for fn in EXTRAS.values()]
-        ok &= max(ratios) <= 10
+        ok &= max(r for k, r in zip(EXTRAS, ratios) if k != "bounds") <= 10
         print(f"  {name:22s} {exact:9.4f} " + " ".join(f"{r:10.1f}x" for r in ratios))
     return ok
 
@@ -82,6 +85,12 @@ def main() -> int:
     ok &= exact / loop <= 10
     print(f"chain of depth {CHAIN_DEPTH:,}: exact(compiled) {exact:.4f} s, plain Python loop {loop:.4f} s: "
           f"{exact / loop:.0f}x (target <= 10)")  # fmt: skip
+    long = rrm.compile_tree(rrm.chain(BIG_CHAIN, error=0.01, prior=0.5))
+    exact = best_time(lambda: rrm.exact_analysis(long), args.repeat)
+    adversary = best_time(lambda: rrm.robustness(long, budget=3), args.repeat)
+    ok &= adversary / exact <= 3
+    print(f"chain of depth {BIG_CHAIN:,}: exact(compiled) {exact:.3f} s, robustness(compiled, budget 3) "
+          f"{adversary:.3f} s: {adversary / exact:.1f}x (target <= 3)")  # fmt: skip
 
     if not args.no_analyze:
         big = rrm.chain(BIG_CHAIN, error=0.01, prior=0.5)
