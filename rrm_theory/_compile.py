@@ -15,6 +15,7 @@ a ``threshold``) are looked at one by one.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain, compress, islice
@@ -210,32 +211,22 @@ def compile_tree(tree: nx.DiGraph | Compiled, *, source: str | None = None) -> C
         _invalid(G, source)
     # One root and at most one parent each: breadth-first from the root meets every node
     # at most once, and all of them exactly when there is no cycle off to the side.
-    nodes: list[Hashable] = [next(islice(pred, int(roots[0]), None))]
-    counts: list[int] = []
-    sizes: list[int] = []
-    level_nodes = nodes
-    while level_nodes:
-        sizes.append(len(level_nodes))
-        kids = list(map(succ.__getitem__, level_nodes))
-        counts.extend(map(len, kids))
-        level_nodes = list(chain.from_iterable(kids))
-        nodes.extend(level_nodes)
-        if len(nodes) > total:
-            _invalid(G, source)
+    nodes, kids, data, in_order = _breadth_first(G, int(roots[0]), next(islice(pred, int(roots[0]), None)))
     n = len(nodes)
     if n != total:
         _invalid(G, source)
-    n_children = np.array(counts, dtype=np.int64)
+    n_children = np.fromiter(map(len, kids), dtype=np.int64, count=n)
+    del kids
     first_child = np.empty(n, dtype=np.int64)
     first_child[0] = 1
     np.cumsum(n_children[:-1], out=first_child[1:])
     first_child[1:] += 1
     parent = np.full(n, -1, dtype=np.int64)
     parent[1:] = np.repeat(np.arange(n), n_children)[: n - 1]
+    sizes = _level_sizes(first_child + n_children)
     level = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
     is_leaf = n_children == 0
     leaves, inner = np.flatnonzero(is_leaf), np.flatnonzero(~is_leaf)
-    data = list(map(attrs.__getitem__, nodes))
     prior = np.full(n, np.nan)
     coverage = np.full(n, np.nan)
     shape = np.full(n, -1, dtype=np.int64)
@@ -274,7 +265,7 @@ def compile_tree(tree: nx.DiGraph | Compiled, *, source: str | None = None) -> C
     nodes_t = tuple(nodes)
     index = None
     blind_spots = G.graph.get("blind_spots", {})
-    if blind_spots or nodes != list(attrs):
+    if blind_spots or not (in_order or nodes == list(attrs)):
         index = dict(zip(nodes_t, range(n)))
     groups = [
         (g, float(d["probability"]), np.array(sorted(index[m] for m in d["members"]), dtype=np.int64))
@@ -285,7 +276,7 @@ def compile_tree(tree: nx.DiGraph | Compiled, *, source: str | None = None) -> C
         nodes=nodes_t,
         parent=parent,
         level=level,
-        height=_heights(sizes, first_child, n_children),
+        height=_heights(sizes, first_child, n_children, parent),
         first_child=first_child,
         n_children=n_children,
         prior=prior,
@@ -300,6 +291,33 @@ def compile_tree(tree: nx.DiGraph | Compiled, *, source: str | None = None) -> C
     )
     object.__setattr__(compiled, "_index", index)  # built anyway (or None: on first use)
     return compiled
+
+
+def _breadth_first(G: nx.DiGraph, at: int, root: Hashable) -> tuple[list[Hashable], list[dict], list[dict], bool]:
+    """The nodes reached breadth-first from the root (the ``at``-th node), each one's dict of
+    children and attribute dict, and whether that is the graph's own order. Every node has
+    at most one parent, so the walk meets each at most once; it meets them all exactly when
+    the graph is a tree.
+
+    A graph whose nodes were added in breadth-first order (generated trees, written specs)
+    is read in that order, its dicts' values one after the other; else the walk looks each
+    node up. At millions of nodes a look-up into the graph's dicts costs cache misses, a
+    step to the next value far less. The walk's queue is the list itself, extended while
+    it is read (by C code: no statement per node, nor per level, which a chain has as many
+    of as nodes)."""
+    succ, attrs = G._succ, G._node
+    if at == 0 and list(succ) == list(attrs):
+        order = list(attrs)
+        kids = list(succ.values())
+        if order[1:] == list(chain.from_iterable(kids)):
+            # the children in order are the nodes in order; each node is a child of an
+            # earlier one (it is within the children of the nodes before it): a tree
+            seen = np.cumsum(np.fromiter(map(len, kids), dtype=np.int64, count=len(kids)))
+            if (np.arange(1, len(order)) <= seen[:-1]).all():
+                return order, kids, list(attrs.values()), True
+    nodes: list[Hashable] = [root]
+    deque(map(nodes.extend, map(succ.__getitem__, nodes)), maxlen=0)
+    return nodes, list(map(succ.__getitem__, nodes)), list(map(attrs.__getitem__, nodes)), False
 
 
 _NUMBER_TYPES = (float, int, np.floating, np.integer)
@@ -371,19 +389,23 @@ def _values_ok(key: str, values: list[object]) -> bool:
 
 def _shapes(data: list[dict], rules: list[object], inner: np.ndarray, first: np.ndarray, count: np.ndarray,
             shape: np.ndarray) -> list[ThresholdForm]:  # fmt: skip
-    """The distinct rule forms, in order of first appearance; fills ``shape`` (position per node)."""
-    counts = count[inner].tolist()
-    keys = list(zip(rules, counts))
+    """The distinct rule forms, in order of first appearance (those of count rules first, then
+    the weighted nodes'); fills ``shape`` (position per node). The (rule, number of children)
+    pairs are told apart in numpy, the rules by a code each (a tree has a few of them)."""
+    counts = count[inner]
+    code = {rule: k for k, rule in enumerate(dict.fromkeys(rules))}  # TypeError on an unhashable rule
+    names = list(code)
+    rule_code = np.fromiter(map(code.__getitem__, rules), dtype=np.int64, count=len(rules))
+    key = rule_code * (int(counts.max(initial=0)) + 1) + counts
+    distinct, where, inverse = np.unique(key, return_index=True, return_inverse=True)
     ids: dict[ThresholdForm, int] = {}
-    key_ids: dict[tuple, int] = {}
-    distinct = dict.fromkeys(keys)  # TypeError on an unhashable rule
-    for rule, k in distinct:
+    form_of = np.full(len(distinct), -1, dtype=np.int64)  # -1: a weighted rule (its children's weights)
+    for u in np.argsort(where, kind="stable").tolist():  # in order of first appearance
+        j = int(where[u])
+        rule = names[int(rule_code[j])]
         if rule != "weighted":
-            key_ids[(rule, k)] = ids.setdefault(_count_form(rule, k), len(ids))
-    if len(key_ids) == len(distinct):  # no weighted node
-        shape[inner] = np.fromiter(map(key_ids.__getitem__, keys), dtype=np.int64, count=len(keys))
-        return list(ids)
-    at = np.fromiter(map(key_ids.get, keys, [-1] * len(keys)), dtype=np.int64, count=len(keys))
+            form_of[u] = ids.setdefault(_count_form(rule, int(counts[j])), len(ids))
+    at = form_of[inverse.reshape(-1)]
     for j in np.flatnonzero(at < 0).tolist():
         i = int(inner[j])
         at[j] = ids.setdefault(_weighted_form(data, i, int(first[i]), int(count[i])), len(ids))
@@ -412,9 +434,33 @@ def _weighted_cached(weights: tuple[float, ...], threshold: float) -> ThresholdF
     return threshold_form(parse_rule("weighted"), len(weights), weights=list(weights), threshold=threshold)
 
 
-def _heights(sizes: list[int], first: np.ndarray, count: np.ndarray) -> np.ndarray:
-    """Edges down to the deepest leaf, level by level from the bottom (levels are contiguous)."""
+def _level_sizes(end: np.ndarray) -> list[int]:
+    """The number of nodes on each level, from ``end[i]`` (one past node ``i``'s last child):
+    a level ends where the children of the one above it end."""
+    n = len(end)
+    if n > 1 and (end[:-1] == np.arange(2, n + 1)).all():
+        return [1] * n  # a chain: one node per level
+    ends = end.tolist()
+    sizes, lo, hi = [], 0, 1
+    while lo < hi:
+        sizes.append(hi - lo)
+        lo, hi = hi, ends[hi - 1]
+    return sizes
+
+
+def _heights(sizes: list[int], first: np.ndarray, count: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """Edges down to the deepest leaf: level by level from the bottom (levels are contiguous)
+    where levels are few and wide; one pass over the nodes, children first, where they are
+    many and narrow (a chain), as a step per level would cost more than one per node."""
     n = len(count)
+    if 32 * len(sizes) > n:
+        if len(sizes) == n:
+            return np.arange(n - 1, -1, -1, dtype=np.int64)  # a chain
+        height = [0] * n
+        for i, p in zip(range(n - 1, 0, -1), reversed(parent[1:].tolist())):
+            if height[i] >= height[p]:
+                height[p] = height[i] + 1
+        return np.array(height, dtype=np.int64)
     height = np.zeros(n, dtype=np.int64)
     ends = np.cumsum(sizes)
     for lv in range(len(sizes) - 2, -1, -1):

@@ -45,6 +45,7 @@ from ._fast_bounds import fast_rates
 from ._lp_tables import Layout, evaluate
 from .errors import RRMError
 from .exact import Forward, analysis_from, forward, forward_compiled
+from .results import Analysis
 from .rules import parse_rule
 
 __all__ = [
@@ -224,7 +225,7 @@ def _choose(c: Compiled, method: str, budget: float) -> tuple[Bounds, _lp.Plan |
     chosen = _lp.plan(layout)
     if method == "auto" and (not chosen.pricer or chosen.seconds > budget):
         return _fast(c, run), chosen
-    cap = AUTO_ROUNDS * _lp.planned_rounds(chosen.bits) if method == "auto" else None
+    cap = max(1, int(AUTO_ROUNDS * _lp.planned_rounds(chosen.bits))) if method == "auto" else None
     try:
         return _tight(layout, chosen, cap).bounds, chosen
     except _lp.TooManyRounds:  # the plan's rounds were far off for this tree: not worth the wait
@@ -541,7 +542,7 @@ def _tails(p: np.ndarray, k: int) -> dict[str, float]:
     return {"errors_needed": k, "exact": _tail(p, k), "hoeffding": hoeffding, "chernoff": chernoff}
 
 
-def concentration(tree: nx.DiGraph) -> list[dict[str, Any]]:
+def concentration(tree: nx.DiGraph, *, analysis: Analysis | None = None) -> list[dict[str, Any]]:
     """Hoeffding and Chernoff bounds beside the exact tail, for count-rule nodes (section 4).
 
     For every ``majority`` or ``at_least:K`` node: the probability that its
@@ -554,6 +555,9 @@ def concentration(tree: nx.DiGraph) -> list[dict[str, Any]]:
     ----------
     tree : networkx.DiGraph
         A validated evaluation tree.
+    analysis : Analysis, optional, keyword-only
+        Its exact analysis, if the caller has it (:func:`exact_analysis`); by
+        default it is computed.
 
     Returns
     -------
@@ -581,8 +585,9 @@ def concentration(tree: nx.DiGraph) -> list[dict[str, Any]]:
     >>> row["good"]["exact"] <= row["good"]["chernoff"] <= row["good"]["hoeffding"]
     True
     """
-    analysis = analysis_from(tree, forward(tree))
-    out = []
+    if analysis is None:
+        analysis = analysis_from(tree, forward(tree))
+    found = []  # (node, rule, children) of the count-rule nodes, in graph order
     parsed: dict[object, Any] = {}  # rule text -> the rule, once per distinct text (trees repeat a few)
     for v, text in tree.nodes(data="rule"):
         if text is None or not tree.succ[v]:
@@ -591,16 +596,59 @@ def concentration(tree: nx.DiGraph) -> list[dict[str, Any]]:
         rule = parsed.get(key)
         if rule is None:
             rule = parsed[key] = parse_rule(text)
-        if rule.kind not in ("majority", "at_least"):
-            continue
-        kids = list(tree.successors(v))
-        n = len(kids)
-        T = n // 2 + 1 if rule.kind == "majority" else int(rule.k)  # type: ignore[arg-type]
-        keep = np.array([1.0 - tree.nodes[k]["audit"] for k in kids])
-        row: dict[str, Any] = {"node": str(v), "rule": str(rule), "children": n}
+        if rule.kind in ("majority", "at_least"):
+            found.append((v, rule, list(tree.successors(v))))
+    if not found:
+        return []
+    row_of = analysis.per_node._index if analysis.per_node._index is not None else None
+    if row_of is None:
+        row_of = dict(zip(analysis.per_node, range(len(analysis.per_node))))
+    rates = {m: analysis.per_node._arrays[m] for m in ("false_reject", "false_accept")}
+    audit = tree.nodes(data="audit")
+    out: list[dict[str, Any]] = [{} for _ in found]
+    by_width: dict[int, list[int]] = {}
+    for j, (_, _, kids) in enumerate(found):
+        by_width.setdefault(len(kids), []).append(j)
+    for n, rows in by_width.items():  # every node of n children at once
+        kids = np.array([[row_of[k] for k in found[j][2]] for j in rows], dtype=np.int64)
+        keep = 1.0 - np.array([[audit[k] for k in found[j][2]] for j in rows], dtype=float)
+        T = np.array([n // 2 + 1 if found[j][1].kind == "majority" else int(found[j][1].k) for j in rows])
+        sides = {}
         for side, metric, k in (("good", "false_reject", n - T + 1), ("bad", "false_accept", T)):
-            rates = [getattr(analysis.per_node[kid], metric) for kid in kids]
-            row[side] = None if any(r is None for r in rates) else _tails(keep * np.array(rates), k)
-        out.append(row)
+            p = keep * rates[metric][kids]
+            defined = ~np.isnan(p).any(axis=1)
+            tails = _tails_batch(np.where(defined[:, None], p, 0.0), k)
+            sides[side] = (defined, k, tails)
+        for i, j in enumerate(rows):
+            v, rule, _ = found[j]
+            row: dict[str, Any] = {"node": str(v), "rule": str(rule), "children": n}
+            for side, (defined, k, tails) in sides.items():
+                row[side] = None if not defined[i] else {
+                    "errors_needed": int(k[i]), "exact": tails[0][i], "hoeffding": tails[1][i], "chernoff": tails[2][i],
+                }  # fmt: skip
+            out[j] = row
     return out
+
+
+def _tails_batch(p: np.ndarray, k: np.ndarray) -> tuple[list[float], list[float], list[float]]:
+    """:func:`_tails` for rows of rates ``p`` (G, n) and thresholds ``k`` (G,): the exact tails,
+    Hoeffding's and Chernoff's bounds, as lists of floats."""
+    G, n = p.shape
+    dist = np.zeros((G, n + 1))
+    dist[:, 0] = 1.0
+    for j in range(n):  # the Poisson-binomial law of the count, one child at a time
+        q = p[:, j, None]
+        dist[:, 1:] = dist[:, 1:] * (1.0 - q) + dist[:, :-1] * q
+        dist[:, 0] *= 1.0 - q[:, 0]
+    at = np.clip(k, 0, n + 1)
+    upper = np.cumsum(dist[:, ::-1], axis=1)[:, ::-1]  # upper[g, i] = P(S >= i)
+    exact = np.where(at <= n, upper[np.arange(G), np.minimum(at, n)], 0.0)
+    mu = p.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        hoeffding = np.where(k > mu, np.exp(-2.0 * (k - mu) ** 2 / n), 1.0)
+        x, y = k / n, mu / n
+        kl = np.where(x > 0, x * np.log(x / y), 0.0) + np.where(x < 1, (1 - x) * np.log((1 - x) / (1 - y)), 0.0)
+        chernoff = np.where(x > y, np.where(mu == 0.0, 0.0, np.exp(-n * kl)), 1.0)
+    return exact.tolist(), hoeffding.tolist(), chernoff.tolist()
+
 

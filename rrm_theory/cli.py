@@ -226,15 +226,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_all(paths: Sequence[str], err: TextIO) -> tuple[list[tuple[str, Any]], int]:
-    """Every spec that loads, and status 2 if one does not (each bad one named on one line)."""
+def _load_all(paths: Sequence[str], err: TextIO) -> tuple[list[tuple[str, Any, Any]], int]:
+    """Every spec that loads, as (path, tree, compiled tree), and status 2 if one does not
+    (each bad one named on one line). Loading validates by compiling: the analyses reuse it."""
     from .errors import SpecError
-    from .spec import load_spec
+    from .spec import _load
 
     trees, status = [], 0
     for path in paths:
         try:
-            trees.append((path, load_spec(path)))
+            trees.append((path, *_load(path)))
         except SpecError as exc:
             print(f"rrm-theory: error: {exc}", file=err)
             status = 2
@@ -248,7 +249,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     trees, status = _load_all(args.specs, err)
     codes = [status]
-    for path, tree in trees:
+    for path, tree, _ in trees:
         checks = check_assumptions(tree, human_reach=args.human_reach, unaided_error=args.unaided_error)
         failed = any(c.status == "fails" for c in checks)
         codes.append(3 if failed else 0)
@@ -268,6 +269,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 class _Outcome:
     source: str
     tree: Any
+    compiled: Any  # the tree compiled once (rrm_theory._compile.Compiled), for every analysis that takes it
     exact: Any = None
     mc: Any = None
     status: int = 0
@@ -282,18 +284,22 @@ class _Outcome:
     uncertainty: Any = None
     sobol: Any = None
 
-    def json(self, per_node: bool) -> dict[str, Any]:
-        from .tree import tree_depth, tree_leaves
+    def shape(self) -> tuple[int, int, int]:
+        """Nodes, leaves and depth of the tree."""
+        c = self.compiled
+        return c.size, int(c.is_leaf.sum()), int(c.level[-1])
 
+    def json(self, per_node: bool) -> dict[str, Any]:
         if self.exact is not None:
             obj = self.exact.to_dict(per_node=per_node)
         else:
             est = {m: (None if e is None else e.estimate) for m, e in self.mc.root.items()}
+            nodes, leaves, depth = self.shape()
             obj = {
                 "name": self.mc.name,
-                "nodes": self.tree.number_of_nodes(),
-                "leaves": len(tree_leaves(self.tree)),
-                "depth": tree_depth(self.tree),
+                "nodes": nodes,
+                "leaves": leaves,
+                "depth": depth,
                 "method": "monte-carlo",
                 "root": est,
             }
@@ -328,7 +334,10 @@ class _Outcome:
         self.notes.append(("note", f"{what} {why}"))
 
 
-def _run(source: str, tree: Any, args: argparse.Namespace, interactive: bool) -> _Outcome:
+def _run(source: str, tree: Any, compiled: Any, args: argparse.Namespace, interactive: bool) -> _Outcome:
+    """Every analysis ``args`` asks for. ``compiled`` is ``tree`` compiled (when it was loaded):
+    it goes to each analysis that takes a compiled tree, so that none reads and checks the graph
+    again; the graph goes where it is needed (distributions, importance's edited copies)."""
     from .errors import ExactRefused
     from .exact import exact_analysis
 
@@ -337,10 +346,10 @@ def _run(source: str, tree: Any, args: argparse.Namespace, interactive: bool) ->
         _require_distributions(source, tree, args)
     sampling = args.samples is not None or args.ci_width is not None or (args.seed is not None and not uncertain)
     method = args.method or ("both" if sampling else "auto")
-    o = _Outcome(source, tree)
+    o = _Outcome(source, tree, compiled)
     if method in ("exact", "both", "auto"):
         try:
-            o.exact = exact_analysis(tree)
+            o.exact = exact_analysis(compiled)
         except ExactRefused as exc:
             if method == "exact":
                 raise ExactRefused(f"{exc}; run with --method monte-carlo") from None
@@ -354,7 +363,7 @@ def _run(source: str, tree: Any, args: argparse.Namespace, interactive: bool) ->
 
             executor = executor_for(args.workers, args.scheduler)
         try:
-            o.mc = _sample(monte_carlo, tree, args, interactive, executor)
+            o.mc = _sample(monte_carlo, compiled, args, interactive, executor)
         finally:
             if executor is not None:
                 executor.close()
@@ -372,7 +381,7 @@ def _run(source: str, tree: Any, args: argparse.Namespace, interactive: bool) ->
     if args.bounds == "none":
         o.skipped["bounds"] = "--bounds none"
     else:
-        o.bounds = _optional(o, "bounds", lambda: _bounds(tree, args, o))
+        o.bounds = _optional(o, "bounds", lambda: _bounds(compiled, args, o))
     if args.no_adversary:
         o.skipped["adversary"] = "--no-adversary"
     elif o.exact is None:
@@ -381,14 +390,19 @@ def _run(source: str, tree: Any, args: argparse.Namespace, interactive: bool) ->
         from .adversary import robustness
 
         o.robustness = _optional(o, "adversary", lambda: robustness(
-            tree, budget=args.budget, root_corruptible=args.corrupt_root))  # fmt: skip
+            compiled, budget=args.budget, root_corruptible=args.corrupt_root))  # fmt: skip
     if args.no_importance:
         o.skipped["importance"] = "--no-importance"
     else:
+        from ._conditioning import shared_events
         from .importance import importance
 
+        # the compiled tree serves the adjoint method (exact, no shared events); the other
+        # methods (exact differences, Monte Carlo where exact analysis declines) edit copies of the graph
+        adjoint = o.exact is not None and len(shared_events(compiled)) == 0
         o.importance = _optional(o, "importance", lambda: importance(
-            tree, samples=args.samples or min(20_000, args.max_samples), rng=args.seed))  # fmt: skip
+            compiled if adjoint else tree, samples=args.samples or min(20_000, args.max_samples),
+            rng=args.seed))  # fmt: skip
         if o.importance is not None and o.importance.method == "monte-carlo":
             o.notes.append(("note", f"importance: Monte Carlo estimates ({o.importance.samples:,} episodes per "
                                     "evaluator variant), as exact analysis declined this tree"))  # fmt: skip
@@ -397,7 +411,7 @@ def _run(source: str, tree: Any, args: argparse.Namespace, interactive: bool) ->
     elif o.exact is not None:
         from .bounds import concentration
 
-        o.concentration = _optional(o, "concentration", lambda: concentration(tree))
+        o.concentration = _optional(o, "concentration", lambda: concentration(tree, analysis=o.exact))
     return o
 
 
@@ -448,15 +462,23 @@ def _sample(monte_carlo: Callable[..., Any], tree: Any, args: argparse.Namespace
     return monte_carlo(tree, **options)
 
 
-def _bounds(tree: Any, args: argparse.Namespace, o: _Outcome) -> Any:
-    from .bounds import _choose, compile_tree
+def _bounds(compiled: Any, args: argparse.Namespace, o: _Outcome) -> Any:
+    from .bounds import _choose
 
-    result, chosen = _choose(compile_tree(tree), args.bounds, args.bounds_budget)  # bounds(), with its plan
+    result, chosen = _choose(compiled, args.bounds, args.bounds_budget)  # bounds(), with its plan
     if args.bounds == "auto" and result.method == "fast":
         bits, seconds = chosen.bits, chosen.seconds
-        o.notes.append(("note", f"bounds: the fast inequalities, as the tight bounds ({bits} free response bits) "
-                                f"would take about {seconds:.3g} s, over --bounds-budget {args.bounds_budget:g}; "
-                                "raise it, or give --bounds tight"))  # fmt: skip
+        if chosen.stopped:
+            why = (f"the tight bounds' column generation ({bits} free response bits) passed {chosen.stopped:,} "
+                   f"round{'s' * (chosen.stopped != 1)}, twice what their plan assumes; give --bounds tight to run "
+                   "it to the end")  # fmt: skip
+        elif not chosen.pricer:
+            why = (f"the tight bounds are beyond reach for {bits:,} free response bits (at most 62, and fewer "
+                   "for wide rules; docs/bounds.md section 2.4)")  # fmt: skip
+        else:
+            why = (f"the tight bounds ({bits} free response bits) would take about {seconds:.3g} s, over "
+                   f"--bounds-budget {args.bounds_budget:g}; raise it, or give --bounds tight")  # fmt: skip
+        o.notes.append(("note", f"bounds: the fast inequalities, as {why}"))
     return result
 
 
@@ -483,9 +505,9 @@ def _analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     codes = [status]
     interactive = not args.quiet and out.isatty() and err.isatty()  # a progress bar only on a terminal
     outcomes = []
-    for path, tree in trees:
+    for path, tree, compiled in trees:
         try:
-            o = _run(path, tree, args, interactive)
+            o = _run(path, tree, compiled, args, interactive)
         except SpecError as exc:
             print(f"rrm-theory: error: {exc}", file=err)
             codes.append(2)
@@ -509,12 +531,11 @@ def _analyze(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _print_text(outcomes: list[_Outcome], args: argparse.Namespace, out: TextIO) -> None:
     from ._text import printable
     from .report import format_comparison
-    from .tree import tree_depth
 
     if len(outcomes) == 1 or args.per_node or any(o.mc is not None or o.uncertain for o in outcomes):
         out.write("\n\n".join(_summary(o, args.per_node) for o in outcomes) + "\n")
         return
-    rows = [(printable(o.tree.graph["name"]), o.tree.number_of_nodes(), tree_depth(o.tree), o.root()) for o in outcomes]
+    rows = [(printable(o.tree.graph["name"]), o.shape()[0], o.shape()[2], o.root()) for o in outcomes]
     extras = [
         (o.bounds.false_accept if o.bounds else None,
          o.robustness.worst_false_accept[1]
@@ -528,14 +549,14 @@ def _print_text(outcomes: list[_Outcome], args: argparse.Namespace, out: TextIO)
 def _summary(o: _Outcome, per_node: bool) -> str:
     from ._text import printable
     from .report import format_bounds, format_importance, format_robustness, format_summary
-    from .tree import tree_depth, tree_leaves
 
+    nodes, leaves, depth = o.shape()
     parts = [format_summary(
         o.exact,
         o.mc,
-        nodes=o.tree.number_of_nodes(),
-        leaves=len(tree_leaves(o.tree)),
-        depth=tree_depth(o.tree),
+        nodes=nodes,
+        leaves=leaves,
+        depth=depth,
         name=printable(o.tree.graph["name"]),
         source=printable(o.source),
         per_node=per_node,

@@ -51,13 +51,18 @@ key (docs/spec-format.md lists them).
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
+import operator
 import re
 import sys
+from collections import deque
+from operator import itemgetter
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import networkx as nx
+import numpy as np
 
 from . import _toml
 from ._files import file_label, read_regular_file
@@ -65,10 +70,10 @@ from ._text import printable, quote
 from .errors import SpecError
 from .nso import error_from_elo
 from .rules import parse_rule
-from ._compile import compile_tree
+from ._compile import Compiled, _breadth_first, compile_tree
 from ._distributions import Distribution, check_uncertainty, read_distribution, shown
-from .tree import (NODE_KEYS, PROBABILITY_KEYS, bfs_order, check_one_root, check_value, show_value, tree_root,
-                   validate_tree)  # fmt: skip
+from .tree import (_CHECKS, NODE_KEYS, PROBABILITY_KEYS, _probability, _rule, _string, _threshold, _weight, bfs_order,
+                   bulk_tree, check_one_root, check_value, gc_paused, show_value, tree_root, validate_tree)  # fmt: skip
 
 __all__ = [
     "MAX_GENERATED_NODES", "MAX_SPEC_BYTES",
@@ -155,8 +160,14 @@ def load_spec(path: str | Path) -> nx.DiGraph:
     >>> tree.nodes["a"]["false_accept"], tree.nodes["verdict"]["coverage"]
     (0.1, 1.0)
     """
+    return _load(path)[0]
+
+
+def _load(path: str | Path) -> tuple[nx.DiGraph, Compiled]:
+    """:func:`load_spec`, and the compiled tree its validation made (what the CLI analyses)."""
     path = Path(path)
-    return from_dict(load_spec_dict(path), source=_label(path), default_name=path.stem)
+    with gc_paused():  # millions of dicts are parsed and built: see gc_paused
+        return _from_dict(load_spec_dict(path), source=_label(path), default_name=path.stem)
 
 
 def load_spec_dict(path: str | Path) -> Any:
@@ -499,6 +510,12 @@ def from_dict(
     >>> tree.number_of_nodes(), tree.nodes["L0_0"]["rule"]
     (13, 'majority')
     """
+    with gc_paused():  # millions of dicts may be built: see gc_paused
+        return _from_dict(spec, source=source, default_name=default_name)[0]
+
+
+def _from_dict(spec: Mapping[str, Any], *, source: str | None, default_name: str) -> tuple[nx.DiGraph, Compiled]:
+    """:func:`from_dict`, and the compiled tree its validation made."""
     if not isinstance(spec, Mapping):
         raise SpecError(f"{source or 'spec'}: a spec is a table of keys, got {_kind(spec)}")
     name = spec.get("name", default_name)
@@ -534,8 +551,7 @@ def from_dict(
     G.graph["blind_spots"], group_d = _read_blind_spots(spec.get("blind_spots", {}), label, written.blind_spots)
     if node_d or group_d or influence_d is not None:
         G.graph["uncertainty"] = {"influence": influence_d, "blind_spots": group_d, "nodes": node_d}
-    compile_tree(G, source=label)  # every check of validate_tree, vectorised; it names what fails
-    return G
+    return G, compile_tree(G, source=label)  # every check of validate_tree, vectorised; it names what fails
 
 
 def _bad(label: str, key: str, value: object, problem: str) -> Any:
@@ -775,6 +791,10 @@ def _tree_from_nodes(
     if not nodes:
         raise SpecError(f"{label}: [nodes] is empty; a tree needs at least one node")
     defaults_d, written = defaults_d or {}, written or {}
+    if not defaults_d and not written:
+        G = _nodes_in_bulk(nodes, defaults)
+        if G is not None:
+            return G, {}
     tables: dict[str, dict[str, Any]] = {}
     inline: dict[str, _Dists] = {}
     scratch: _Dists = {}
@@ -823,6 +843,180 @@ def _tree_from_nodes(
         )
     G.add_edges_from((p, v) for v, p in parent.items())
     return G, dists
+
+
+#: The node keys :func:`_nodes_in_bulk` reads (``elo`` and distributions take the node-by-node path).
+_BULK_KEYS = frozenset(SPEC_NODE_KEYS) - {"elo"}
+
+
+def _nodes_in_bulk(nodes: dict[Any, Any], defaults: Mapping[str, Any]) -> nx.DiGraph | None:
+    """The tree of ``[nodes.*]``, read a column at a time; or None, and the node-by-node
+    reading (:func:`_tree_from_nodes`) builds it or names what is wrong.
+
+    The same graph as the node-by-node reading, every node with its own attribute dict,
+    when that reading would find nothing to report before the tree is compiled. Nodes
+    with the same keys are read together, each key's values checked at once (floats by
+    numpy). Each group of the same keys, place (leaf, root) and weighting is resolved
+    once (:func:`_resolve`, keys in the order nodes are written), and its nodes' dicts
+    are copies of that, updated with each node's own values, by C code. Anything unusual
+    (a distribution, an ``elo``, any value the checks refuse, a missing key, a second
+    root, a cycle) returns None, so that messages stay those of the node-by-node reading,
+    in its order.
+    """
+    names, tables = list(nodes), list(nodes.values())
+    n = len(names)
+    if None in nodes or set(map(type, tables)) != {dict}:
+        return None
+    keysets = list(map(tuple, tables))
+    code = {ks: k for k, ks in enumerate(dict.fromkeys(keysets))}
+    group = np.fromiter(map(code.__getitem__, keysets), dtype=np.int64, count=n)
+    del keysets
+    converted = set()  # the groups with a value that is stored otherwise than written (an integer)
+    for k, (ks, members) in enumerate(zip(code, _groups(group))):  # code: the groups, numbered in order
+        keys = set(ks)
+        if not keys <= _BULK_KEYS or ("error" in keys and not keys.isdisjoint(_RATES)):
+            return None
+        rows = list(map(tables.__getitem__, members))
+        numbers = [key for key in ks if _CHECKS[key] in _RANGES]
+        rest = [key for key in ks if key not in numbers] if len(numbers) > 1 and _in_ranges(rows, numbers) else ks
+        for key in rest:
+            values = list(map(itemgetter(key), rows))
+            checked = _checked_column(key, values)
+            if checked is None:
+                return None
+            if checked is not values:
+                converted.add(k)
+    parents = list(map(dict.get, tables, itertools.repeat("parent")))  # None: no parent (checked: strings)
+    if parents.count(None) != 1:
+        return None
+    at = parents.index(None)
+    attrs = list(map(dict, itertools.repeat((), n)))  # filled below, once the tree is known
+    try:
+        G = bulk_tree(names, attrs, parents, _children_in_order(names, parents, at))
+    except KeyError:  # a parent that is not a node
+        return None
+    if len(_breadth_first(G, at, names[at])[0]) != n or G.number_of_nodes() != n:
+        return None  # a cycle off to the side (or, in networkx's own build, a parent not a node)
+    if G.nodes[names[0]] is not attrs[0]:  # networkx's own build (bulk_tree) copied them
+        attrs = list(map(G.nodes.__getitem__, names))
+    rules = list(map(dict.get, tables, itertools.repeat("rule")))
+    weighted = set(itertools.compress(names, map(operator.eq, rules, itertools.repeat("weighted"))))
+    if defaults.get("rule") == "weighted":  # and the nodes that take the default
+        weighted.update(itertools.compress(names, map(operator.is_, rules, itertools.repeat(None))))
+    del rules
+    is_leaf = np.fromiter(map(operator.not_, G._succ.values()), dtype=bool, count=n)
+    is_root = np.zeros(n, dtype=bool)
+    is_root[at] = True
+    parent_weighted = np.fromiter(map(weighted.__contains__, parents), dtype=bool, count=n)
+    own_weighted = np.fromiter(map(weighted.__contains__, names), dtype=bool, count=n) & ~is_leaf
+    kind = group * 16 + is_leaf * 8 + is_root * 4 + parent_weighted * 2 + own_weighted
+    for members in _groups(kind):
+        c = int(kind[members[0]])
+        template = _bulk_template(tables[members[0]], defaults, c)
+        if template is None:
+            return None
+        rows = list(map(tables.__getitem__, members))
+        made = list(map(attrs.__getitem__, members))
+        deque(map(dict.update, made, itertools.repeat(template)), maxlen=0)
+        if c // 16 in converted:  # rare: each value as check_value stores it
+            for d, table in zip(made, rows):
+                d.update(_own(table))
+        else:
+            deque(map(dict.update, made, rows), maxlen=0)  # a node's own keys keep the template's places
+            if "error" in rows[0]:
+                errors = list(map(itemgetter("error"), rows))
+                for rate in _RATES:
+                    deque(map(operator.setitem, made, itertools.repeat(rate), errors), maxlen=0)
+            for key in ("parent", "error"):
+                if key in rows[0]:
+                    deque(map(dict.pop, made, itertools.repeat(key)), maxlen=0)
+    return G
+
+
+def _children_in_order(names: list[Any], parents: list[Any], at: int) -> list[int] | None:
+    """Each node's number of children, if the nodes but the root, in order, are the children of
+    the nodes in order (a spec written breadth-first, as write_spec does); else None.
+
+    Then each node's children are the next ones (see bulk_tree), and the build looks nobody
+    up by name: the parents are read as runs of one name, matched in order to the nodes."""
+    ups = parents[:at] + parents[at + 1 :]
+    if not ups:
+        return [0] * len(names)
+    change = np.fromiter(map(operator.ne, ups[1:], ups[:-1]), dtype=bool, count=len(ups) - 1)
+    starts = [0, *(np.flatnonzero(change) + 1).tolist()]
+    heads = list(map(ups.__getitem__, starts))
+    sizes = np.diff([*starts, len(ups)]).tolist()
+    counts = [0] * len(names)
+    k = 0
+    for i, v in enumerate(names):  # every head in turn must be the next node that has children
+        if v == heads[k]:
+            counts[i] = sizes[k]
+            k += 1
+            if k == len(heads):
+                return counts
+    return None
+
+
+def _own(table: Mapping[str, Any]) -> dict[str, Any]:
+    """A node's own values as the node-by-node reading stores them (checked before)."""
+    own = {key: check_value(key, value, "") for key, value in table.items() if key != "parent"}
+    if "error" in own:
+        own["false_accept"] = own["false_reject"] = own.pop("error")
+    return own
+
+
+def _bulk_template(table: Mapping[str, Any], defaults: Mapping[str, Any], kind: int) -> dict[str, Any] | None:
+    """The resolved attributes of a node of this table's keys and this place (see _nodes_in_bulk)."""
+    try:
+        return _resolve(_own(table), defaults, is_leaf=bool(kind & 8), is_root=bool(kind & 4),
+                        parent_weighted=bool(kind & 2), where="")  # fmt: skip
+    except SpecError:
+        return None
+
+
+def _groups(labels: np.ndarray) -> list[list[int]]:
+    """The positions of each label's elements, ascending, labels in order of first appearance."""
+    order = np.argsort(labels, kind="stable")
+    cuts = np.flatnonzero(np.diff(labels[order])) + 1
+    parts = np.split(order, cuts)
+    parts.sort(key=lambda part: int(part[0]))
+    return [part.tolist() for part in parts]
+
+
+#: The checks of numbers in a range: check -> (whether the low end is in, the high end or None for finite).
+_RANGES = {_probability: (True, 1.0), _threshold: (False, 1.0), _weight: (False, None)}
+
+
+def _in_range(x: np.ndarray, check: Callable[[object], str | None]) -> bool:
+    """What ``check`` says of every float of ``x`` (NaN fails every range)."""
+    closed, high = _RANGES[check]
+    ok = (x >= 0.0) if closed else (x > 0.0)
+    ok &= np.isfinite(x) if high is None else (x <= high)
+    return bool(ok.all())
+
+
+def _in_ranges(rows: list[dict[str, Any]], keys: list[str]) -> bool:
+    """Whether every row's value of each key is a float its check accepts (at once: one look per row)."""
+    values = list(map(itemgetter(*keys), rows))
+    if set(map(type, itertools.chain.from_iterable(values))) != {float}:
+        return False
+    table = np.fromiter(itertools.chain.from_iterable(values), dtype=float, count=len(keys) * len(values))
+    table = table.reshape(-1, len(keys))
+    return all(_in_range(table[:, j], _CHECKS[key]) for j, key in enumerate(keys))
+
+
+def _checked_column(key: str, values: list[Any]) -> list[Any] | None:
+    """``check_value`` of every value (numbers as floats), or None if one is refused."""
+    check = _CHECKS[key]
+    kinds = set(map(type, values))
+    if kinds == {str} and check in (_string, _rule):
+        return values if check is _string or all(_rule(v) is None for v in set(values)) else None
+    if kinds == {float} and check in _RANGES:
+        return values if _in_range(np.fromiter(values, dtype=float, count=len(values)), check) else None
+    try:
+        return [check_value(key, v, "") for v in values]
+    except Exception:  # the node-by-node reading reports it, whatever it is
+        return None
 
 
 def _check_acyclic(parent: Mapping[str, str], label: str) -> None:
@@ -910,20 +1104,32 @@ def _tree_from_generate(
             )  # fmt: skip
             role_d[role] = _node_dists(own, own_d, defaults_d, is_leaf=is_leaf, is_root=is_root)
             numbers[role] = set(own) - {t for k in own_d for t in (_RATES if k == "error" else (k,))}
-    G = nx.DiGraph()
-    previous = ["L0_0"]
     first = "leaf" if depth == 0 else "root"
-    G.add_node("L0_0", **roles[first])
     dists: dict[str, dict[str, Distribution]] = {"L0_0": dict(role_d[first])} if role_d[first] else {}
-    for level in range(1, depth + 1):
-        role = "leaf" if level == depth else "internal"
-        attrs = roles[role]
-        current = [f"L{level}_{i}" for i in range(len(previous) * branching)]
-        G.add_nodes_from((v, dict(attrs)) for v in current)
-        G.add_edges_from((previous[i // branching], v) for i, v in enumerate(current))
-        if role_d[role]:
-            dists.update((v, dict(role_d[role])) for v in current)
-        previous = current
+    # In bulk, as a chain has as many levels as nodes: the ids in breadth-first order, each
+    # node's parent (of a level's i-th node, the (i // branching)-th of the level above) and
+    # its own copy of its role's attributes (root, internal nodes, then the leaves).
+    leaves = branching**depth
+    if branching == 1:
+        names = list(map("L{}_0".format, range(depth + 1)))
+        parents: list[str | None] = [None, *names[:-1]]
+    else:
+        levels = [[f"L{level}_{i}" for i in range(branching**level)] for level in range(depth + 1)]
+        names = list(itertools.chain.from_iterable(levels))
+        parents = [None]
+        for above in levels[:-1]:
+            parents.extend(itertools.chain.from_iterable(map(itertools.repeat, above,
+                                                             itertools.repeat(branching, len(above)))))  # fmt: skip
+    attrs = [dict(roles[first])]
+    inner = slice(1, len(names) - leaves) if depth else slice(0, 0)
+    if depth:
+        attrs.extend(map(dict.copy, itertools.repeat(roles["internal"], inner.stop - 1)))
+        attrs.extend(map(dict.copy, itertools.repeat(roles["leaf"], leaves)))
+    counts = [branching] * (len(names) - leaves) + [0] * leaves if depth else [0]
+    G = bulk_tree(names, attrs, parents, counts)
+    for role, part in (("internal", names[inner]), ("leaf", names[inner.stop :] if depth else [])):
+        if role_d.get(role):
+            dists.update((v, dict(role_d[role])) for v in part)
     for v, extra in written.items():  # [uncertainty.nodes.<id>] of a generated node
         if v not in G:
             raise SpecError(f"{_place(label, ('uncertainty', 'nodes', v))}: {quote(v)} is not a node of the "

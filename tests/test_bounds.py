@@ -504,3 +504,18 @@ def test_auto_gives_the_fast_bounds_when_the_column_generation_runs_past_its_cap
     got = rrm.bounds(tree)
     assert got == rrm.fast_bounds(tree) and got.method == "fast"
     assert rrm.bounds(tree, method="tight").method == "tight"  # asked for: run to the end
+
+
+def test_concentration_reuses_a_given_analysis_and_matches_the_scalar_tails():
+    tree = rrm.balanced(3, 5, rule="majority", error=0.1, prior=0.5)
+    rows = rrm.concentration(tree)
+    assert rows == rrm.concentration(tree, analysis=rrm.exact_analysis(tree))
+    module = __import__("importlib").import_module("rrm_theory.bounds")
+    analysis = rrm.exact_analysis(tree)
+    for row in rows:  # each row's tails as the one-node formulas give them
+        kids = list(tree.successors(row["node"]))
+        for side, metric in (("good", "false_reject"), ("bad", "false_accept")):
+            p = np.array([(1 - tree.nodes[k]["audit"]) * getattr(analysis.per_node[k], metric) for k in kids])
+            want = module._tails(p, row[side]["errors_needed"])
+            for key, value in want.items():
+                assert row[side][key] == pytest.approx(value, rel=1e-14, abs=1e-300)

@@ -411,3 +411,13 @@ def test_commands_load_only_what_they_need(argv, heavy_allowed):
     done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, env=_environment())
     loaded = eval(done.stderr.strip().splitlines()[-1])
     assert [m for m in loaded if not m.startswith(heavy_allowed or ("-",))] == [], loaded
+
+
+def test_auto_bounds_stopped_past_their_rounds_say_so(capsys, monkeypatch):
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("rrm_theory.bounds"), "AUTO_ROUNDS", 0)  # a cap of 1 round
+    code, out, err = run(["analyze", "models/chip-design.toml", "--no-adversary", "--no-importance"], capsys)
+    assert code == 0
+    assert "bounds: the fast inequalities, as the tight bounds' column generation (14 free response bits) " \
+           "passed 1 round," in err

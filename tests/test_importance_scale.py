@@ -422,3 +422,11 @@ def test_deep_chain_against_high_precision(seed):
         assert np.array_equal(np.isnan(got[key]), ~ok), key
         err = np.abs(got[key][ok] - w[ok])
         assert (err <= 1e-12 + 1e-10 * np.abs(w[ok])).all(), (key, err.max())
+
+
+def test_the_json_list_from_columns_is_every_record_as_a_dict():
+    tree = rrm.balanced(4, 3, rule="majority", error=0.05, prior=0.7)  # 121 nodes: the column route
+    ranked = rrm.importance(tree)
+    for limit in (None, 100, 3):
+        records = ranked.nodes if limit is None else ranked.top(limit)
+        assert ranked.to_list(limit) == [r.to_dict() for r in records]
