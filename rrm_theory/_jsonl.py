@@ -66,10 +66,13 @@ def json_line(command: str, obj: dict[str, Any]) -> str:
     """
     from . import __version__
 
-    _finite(obj, "")
     line = {"schema": schema_name(command), "version": __version__}
     line.update(obj)
-    return json.dumps(line, allow_nan=False)
+    try:
+        return json.dumps(line, allow_nan=False)
+    except ValueError:  # a NaN or an infinity: find it, for the message (a walk of every value is slow)
+        _finite(obj, "")
+        raise
 
 
 def write_json_line(out: TextIO, command: str, obj: dict[str, Any]) -> None:

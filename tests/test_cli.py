@@ -421,3 +421,12 @@ def test_auto_bounds_stopped_past_their_rounds_say_so(capsys, monkeypatch):
     assert code == 0
     assert "bounds: the fast inequalities, as the tight bounds' column generation (14 free response bits) " \
            "passed 1 round," in err
+
+
+def test_a_json_line_refuses_a_nan_and_says_where():
+    from rrm_theory._jsonl import json_line
+
+    assert json_line("check", {"a": [1.0, {"b": None}]}).endswith('"a": [1.0, {"b": null}]}')
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"refusing to write .* at a\[1\]\.b of a JSON line"):
+            json_line("check", {"a": [1.0, {"b": bad}]})
