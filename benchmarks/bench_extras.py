@@ -94,7 +94,7 @@ def main() -> int:
 
     if not args.no_analyze:
         big = rrm.chain(BIG_CHAIN, error=0.01, prior=0.5)
-        parts = {"exact": lambda: rrm.exact_analysis(big), **EXTRAS}
+        parts = {"exact": lambda t: rrm.exact_analysis(t), **EXTRAS}
         times = {k: best_time(lambda: fn(big), 1) for k, fn in parts.items()}
         print(f"chain of depth {BIG_CHAIN:,}: " + ", ".join(f"{k} {t:.1f} s" for k, t in times.items()))
         with tempfile.TemporaryDirectory() as tmp:
