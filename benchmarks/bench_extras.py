@@ -12,6 +12,9 @@
    100,000 against its exact analysis. Target: at most 3x.
 3. ``rrm-theory analyze`` end to end (a subprocess: start-up, load, every extra) on
    a generated chain of depth 100,000. Reported, with the extras' own times on it.
+4. A comb of depth 2,000 (each internal node an ``all`` over a leaf and the next
+   internal node): per level, every method still takes one round of array operations
+   (the scan covers one-child runs only). Reported, per level.
 
 Run:  python benchmarks/bench_extras.py [--repeat 3] [--no-analyze]
 Exit status 1 if a target of 1 or 2 is missed.
@@ -105,7 +108,21 @@ def main() -> int:
                                   text=True, cwd=tmp)  # fmt: skip
             took = time.perf_counter() - start
         print(f"  rrm-theory analyze end to end: {took:.1f} s (exit status {done.returncode})")
+    comb = rrm.compile_tree(_comb(2_000))
+    parts = {"exact": lambda t: rrm.exact_analysis(t), **EXTRAS}
+    per_level = {k: best_time(lambda: fn(comb), 1) / 2_000 * 1e6 for k, fn in parts.items()}
+    print("comb of depth 2,000, microseconds per level: " + ", ".join(f"{k} {t:.0f}" for k, t in per_level.items()))
     return 0 if ok else 1
+
+
+def _comb(depth: int):  # type: ignore[no-untyped-def]
+    nodes: dict[str, dict] = {"n0": {"rule": "all"}}
+    for i in range(1, depth):
+        nodes[f"n{i}"] = {"parent": f"n{i - 1}", "rule": "all"}
+        nodes[f"l{i}"] = {"parent": f"n{i - 1}", "prior": 0.9}
+    nodes[f"l{depth}"] = {"parent": f"n{depth - 1}", "prior": 0.9}
+    nodes[f"m{depth}"] = {"parent": f"n{depth - 1}", "prior": 0.9}
+    return rrm.from_dict({"name": "comb", "defaults": {"error": 0.001, "prior": 0.99}, "nodes": nodes})
 
 
 if __name__ == "__main__":
