@@ -36,6 +36,7 @@ import numpy as np
 from ._adversary_dp import Chains, chains, multi_groups, root_cost_law
 from ._compile import Compiled, compile_tree
 from ._rule_program import rule_program
+from .errors import ExactRefused
 from .exact import Forward, forward
 
 __all__ = ["Robustness", "robustness"]
@@ -131,7 +132,9 @@ def robustness(tree: nx.DiGraph | Compiled, *, budget: int = 3, root_corruptible
     SpecError
         If ``tree`` is not a valid evaluation tree.
     ExactRefused
-        Where exact analysis declines the tree.
+        Where exact analysis declines the tree, or where the root's truth is
+        bad with a probability below the smallest double (its tables carry plain
+        probabilities).
 
     Examples
     --------
@@ -156,6 +159,12 @@ def robustness(tree: nx.DiGraph | Compiled, *, budget: int = 3, root_corruptible
     curve = None
     if _can_be_bad(run):  # exactly when exact analysis reports a false accept rate
         joint, p_bad = root_cost_law(run, budget, root_corruptible)
+        if not p_bad > 0.0:  # P(Y_root = 0) > 0 in the exact pass's logs, but not as a double
+            raise ExactRefused(
+                f"tree {c.name!r}: robustness: P(the root's truth is bad) = exp({float(run.lp[0, 0]):.6g}) is below "
+                "the smallest double, and the adversary's tables carry plain probabilities; exact analysis "
+                "reports the rates"
+            )  # fmt: skip
         curve = [float(x) for x in np.clip(np.cumsum(joint) / p_bad, 0.0, 1.0)]
     outcome, probability, cost, chosen = _most_likely_bad(c, root_corruptible)
     return Robustness(budget, curve, cost, chosen, outcome, probability, root_corruptible)

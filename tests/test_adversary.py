@@ -132,3 +132,13 @@ def test_count_rules_take_the_greedy_optimum(best, data):
             continue
         assert (sum(picks) >= T) == bool(accept)
         assert sum(b[y] for b, y in zip(best, picks)) == pytest.approx(fast[0][accept], abs=1e-9)
+
+
+def test_a_bad_root_below_the_smallest_double_declines_with_one_line():
+    """P(Y_root = 0) = (1 - 0.9999999999999999)**27, about 1e-431: exact analysis carries it in
+    logs, the adversary's tables (plain probabilities) cannot; was a curve of NaN."""
+    tree = rrm.from_dict({"defaults": {"prior": 0.9999999999999999, "error": 0.0, "deception": 0.0},
+                          "generate": {"depth": 3, "branching": 3, "rule": "any"}})  # fmt: skip
+    assert rrm.exact_analysis(tree).root.false_accept == 0.0
+    with pytest.raises(rrm.ExactRefused, match="below the smallest double"):
+        rrm.robustness(tree)
