@@ -38,7 +38,7 @@ import numpy as np
 
 from ._logpair import add, log_pair, log1m_pair, lse2
 
-__all__ = ["CHAIN_MIN", "Runs", "find_runs", "composites", "apply"]
+__all__ = ["CHAIN_MIN", "Runs", "find_runs", "by_anchor_step", "composites", "apply"]
 
 #: The shortest run of one-child nodes that the scan takes (shorter ones go level by level).
 CHAIN_MIN = 8
@@ -99,6 +99,18 @@ def find_runs(c, chainable: np.ndarray, minimum: int = CHAIN_MIN) -> Runs | None
     bottom = np.flatnonzero(start)
     anchor = np.repeat(c.first_child[nodes[bottom]], np.diff(np.append(bottom, len(nodes))))
     return Runs(nodes=nodes, start=start, anchor=anchor)
+
+
+def by_anchor_step(c, runs: Runs, groups: list) -> dict[int, np.ndarray]:  # type: ignore[no-untyped-def, type-arg]
+    """Positions in ``runs`` by the step that finishes their anchors (0: the leaves; k: the k-th of
+    ``groups``, each ``(nodes, weights, threshold)``), each run still contiguous and bottom first."""
+    step_of = np.zeros(c.size, dtype=np.int64)
+    for k, (nodes, _, _) in enumerate(groups, 1):
+        step_of[nodes] = k
+    anchor_step = step_of[runs.anchor]
+    order = np.argsort(anchor_step, kind="stable")  # runs stay contiguous: their nodes share the anchor
+    bounds = np.searchsorted(anchor_step[order], np.arange(len(groups) + 2)).tolist()
+    return {k: order[lo:hi] for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])) if hi > lo}
 
 
 @dataclass

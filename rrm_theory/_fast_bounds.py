@@ -19,7 +19,7 @@ import numpy as np
 
 from ._compile import Compiled
 from ._kernel import held_rule, threshold_rule
-from ._chains import Runs, find_runs
+from ._chains import by_anchor_step, find_runs
 from .exact import Forward, _rule_groups, forward_compiled
 
 __all__ = ["fast_rates", "held_rule_truth", "markov_tail", "MAX_ENUMERATED_CHILDREN"]
@@ -29,15 +29,6 @@ MAX_ENUMERATED_CHILDREN = 10
 _SLACK = 1e-13  # the root's bounds are widened by this much against rounding
 _CHUNK = 1 << 21  # nodes x truth vectors x children**2 per slice of the enumeration
 _RUN_MIN = 2  # runs of one-child nodes at least this long go through _Passes
-
-
-def _by_step(runs: Runs, step_of: np.ndarray, steps: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """The runs' nodes and run starts by the step (0: the leaves; k: group k) that finishes their anchors."""
-    anchor_step = step_of[runs.anchor]
-    order = np.argsort(anchor_step, kind="stable")  # runs stay contiguous: their nodes share the anchor
-    bounds = np.searchsorted(anchor_step[order], np.arange(steps + 2))
-    return {k: (runs.nodes[order[lo:hi]], runs.start[order[lo:hi]])
-            for k, (lo, hi) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())) if hi > lo}  # fmt: skip
 
 
 def fast_rates(c: Compiled, a: np.ndarray, b: np.ndarray, run: Forward | None = None,
@@ -60,10 +51,8 @@ def fast_rates(c: Compiled, a: np.ndarray, b: np.ndarray, run: Forward | None = 
     if runs is not None:
         skip[runs.nodes] = True
     groups = _rule_groups(run.plan, 2**62, skip)[0]
-    step_of = np.zeros(c.size, dtype=np.int64)
-    for k, (nodes, _, _) in enumerate(groups, 1):
-        step_of[nodes] = k
-    chains = _by_step(runs, step_of, len(groups)) if runs is not None else {}
+    chains = {k: (runs.nodes[J], runs.start[J]) for k, J in by_anchor_step(c, runs, groups).items()} \
+        if runs is not None else {}  # fmt: skip
     if 0 in chains:
         passes.run(*chains[0])
     for step, (nodes, weights, T) in enumerate(groups, 1):

@@ -76,7 +76,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from ._chains import CHAIN_MIN, Runs, apply, composites, find_runs
+from ._chains import CHAIN_MIN, Runs, apply, by_anchor_step, composites, find_runs
 from ._compile import Compiled, compile_tree
 from ._conditioning import ALTERNATIVES, Instances, SharedEvents, shared_events
 from ._jury import JURY_MIN, iid_instances
@@ -523,24 +523,16 @@ class _Chains:
     def __init__(self, plan: Instances, runs: Runs, groups: list[tuple[np.ndarray, tuple[int, ...], int]]):
         c = plan.c
         self.plan, self.runs = plan, runs
-        step_of = np.zeros(c.size, dtype=np.int64)  # leaves: step 0; group k: step k
-        for k, (nodes, _, _) in enumerate(groups, 1):
-            step_of[nodes] = k
         self.inst = plan.of(runs.nodes)  # one instance each
         self.maps = composites(c, runs, plan.log_keep[self.inst])
-        anchor_step = step_of[runs.anchor]  # runs stay contiguous: their nodes share the anchor
-        self.order = np.argsort(anchor_step, kind="stable")
-        sorted_steps = anchor_step[self.order]
-        self.steps = sorted_steps
-        self.bounds = np.searchsorted(sorted_steps, np.arange(len(groups) + 2))
+        self.at_step = by_anchor_step(c, runs, groups)
 
     def run(self, step: int, finish, lp_up: np.ndarray, lq_up: np.ndarray, pr_up: np.ndarray) -> None:  # type: ignore[no-untyped-def]
         """The nodes of the runs whose anchors step ``step`` finished."""
-        lo, hi = int(self.bounds[step]), int(self.bounds[step + 1])
-        if lo == hi:
+        J = self.at_step.get(step)
+        if J is None:
             return
         plan, c = self.plan, self.plan.c
-        J = self.order[lo:hi]
         nodes, start, inst = self.runs.nodes[J], self.runs.start[J], self.inst[J]
         bottom = np.flatnonzero(start)
         below = plan.children(inst[bottom], 1)[:, 0]  # the anchors' passed-up states
